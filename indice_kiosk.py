@@ -1,0 +1,148 @@
+"""The `indice-kiosk` command: run the kiosk, or render an application PDF for whoever checks the form.
+
+    indice-kiosk [--config FILE] [--demo-cups auto|always|never] [--allow-quit]
+    indice-kiosk render --sample --out FILE.pdf
+    indice-kiosk render --answers FILE.toml --out FILE.pdf
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import resource
+import sys
+import tomllib
+from datetime import datetime
+from pathlib import Path
+
+from kiosk import config as config_module
+from kiosk.application import ANSWER_KEYS, IdType, Route, check
+from kiosk.config import Config, ConfigError
+from kiosk.session import Session
+from kiosk.text import t
+
+log = logging.getLogger("kiosk")
+
+# Textual reads these: devtools would stream the screen to a socket, screenshots would land on disk.
+UNSAFE_ENV = ("TEXTUAL", "TEXTUAL_SCREENSHOT", "TEXTUAL_SCREENSHOT_LOCATION", "TEXTUAL_SCREENSHOT_FILENAME",
+              "TEXTUAL_ALLOW_SIGNALS", "TEXTUAL_DEBUG")
+CLEAR_TERMINAL = "\x1b[H\x1b[2J\x1b[3J"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="indice-kiosk", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, help="kiosk.toml to use (default: $INDICE_KIOSK_CONFIG, "
+                        "./kiosk.toml, /etc/indice-kiosk/kiosk.toml)")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run the kiosk (the default)")
+    for p in (parser, run):
+        p.add_argument("--demo-cups", choices=("auto", "always", "never"), default="auto",
+                       help="start a private demo CUPS with a virtual printer (auto: when no server is configured)")
+        p.add_argument("--allow-quit", action="store_true",
+                       help="let the user quit with ctrl+q (always on over SSH)")
+    render = sub.add_parser("render", help="render an application PDF")
+    source = render.add_mutually_exclusive_group(required=True)
+    source.add_argument("--sample", action="store_true", help="a fictional sample applicant")
+    source.add_argument("--answers", type=Path, help="a TOML file of answer keys, route and id_type")
+    render.add_argument("--out", type=Path, required=True, help="where to write the PDF")
+    render.add_argument("--lang", choices=("ja", "en"), help="language of error messages")
+    render.add_argument("--invariant", action="store_true", help="byte-for-byte reproducible output")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = config_module.load(args.config)
+    except ConfigError as error:
+        print(f"indice-kiosk: settings error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "render":
+        return render(args, config)
+    return run(config, demo_cups=args.demo_cups, allow_quit=args.allow_quit)
+
+
+def render(args: argparse.Namespace, config: Config) -> int:
+    from kiosk import document, fonts
+
+    lang = args.lang or config.kiosk.language
+    if args.sample:
+        application = document.sample_application()
+    else:
+        try:
+            data = tomllib.loads(args.answers.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            print(f"{args.answers}: {error}", file=sys.stderr)
+            return 2
+        unknown = sorted(set(data) - set(ANSWER_KEYS) - {"route", "id_type"})
+        if unknown:
+            print(f"{args.answers}: unknown keys: {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        try:
+            route = Route(data.get("route", ""))
+            id_type = IdType(data.get("id_type", "personal"))
+        except ValueError as error:
+            print(f"{args.answers}: {error}", file=sys.stderr)
+            return 2
+        if route is Route.NOT_ISSUED:
+            print(f"{args.answers}: route not-issued has no application", file=sys.stderr)
+            return 2
+        answers = {k: str(v) for k, v in data.items() if k in ANSWER_KEYS}
+        session = Session(lang=lang, route=route, id_type=id_type, answers=answers)
+        checked = session.check_answers(lambda v: fonts.missing_chars(v, config.document.font))
+        if not checked.ok:
+            for problem in checked.problems:
+                print(f"{args.answers}: {problem.key} ({t(lang, 'field.' + problem.key)}): "
+                      f"{t(lang, 'problem.' + problem.code, chars=problem.chars)}", file=sys.stderr)
+            return 1
+        for warning in checked.warnings:
+            print(f"{args.answers}: {warning.key}: {t(lang, 'problem.unprintable', chars=warning.chars)}",
+                  file=sys.stderr)
+        session.agree(datetime.now().astimezone())
+        application = session.make_application(config.project.name)
+    pdf = document.render_application(application, font_path=config.document.font,
+                                      fax_number=config.umin.fax_number, invariant=args.invariant)
+    args.out.write_bytes(pdf)
+    print(f"wrote {args.out} ({len(pdf)} bytes)")
+    return 0
+
+
+def harden_process() -> None:
+    """No core dumps (they would hold the person's answers) and no Textual debugging channels."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for name in UNSAFE_ENV:
+        os.environ.pop(name, None)
+
+
+def run(config: Config, *, demo_cups: str, allow_quit: bool) -> int:
+    harden_process()
+    from kiosk.printing import PrintTarget
+    from screens.app import KioskApp
+
+    server = config.cups.server or os.environ.get("CUPS_SERVER") or None
+    demo = None
+    if demo_cups == "always" or (demo_cups == "auto" and server is None):
+        from kiosk.democups import PrivateCups
+
+        demo = PrivateCups(queue=config.cups.queue)
+        print("indice-kiosk: starting the demo CUPS (no print server configured)…", file=sys.stderr)
+        demo.start()
+        server = demo.server
+    target = PrintTarget(server=server, queue=config.cups.queue, timeout=config.cups.timeout)
+    app = KioskApp(config, target=target, demo=demo is not None,
+                   allow_quit=allow_quit or "SSH_CONNECTION" in os.environ, handle_signals=True)
+    try:
+        app.run()
+    finally:
+        app.session.wipe("exit")
+        if demo is not None:
+            demo.stop()
+        if sys.stdout.isatty():
+            sys.stdout.write(CLEAR_TERMINAL)
+            sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

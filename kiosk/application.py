@@ -1,0 +1,272 @@
+"""The application: which answers a route needs, how they are cleaned, and what makes them valid.
+
+Validation returns problem *codes* (see ``Problem``); the words a person reads come from the
+text catalogues, so the same rules serve the form, the review and ``indice-kiosk render``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import jaconv
+
+GETA = "〓"  # the JIS convention for "a character that could not be printed here"
+
+
+class Route(StrEnum):
+    INDICE_ONLY = "indice-only"
+    INDICE_AND_GENERAL = "indice-and-general"
+    NOT_ISSUED = "not-issued"
+
+
+class IdType(StrEnum):
+    PERSONAL = "personal"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    kind: str  # id | text | kana | roman | phone | email
+    max_len: int
+
+
+# The order here is the order of the form, the review and the PDF.
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("umin_id", "id", 32),
+    FieldSpec("name_kanji", "text", 40),
+    FieldSpec("name_kana", "kana", 60),
+    FieldSpec("name_roman", "roman", 60),
+    FieldSpec("institution", "text", 80),
+    FieldSpec("department", "text", 80),
+    FieldSpec("position", "text", 40),
+    FieldSpec("phone", "phone", 24),
+    FieldSpec("email", "email", 120),
+    FieldSpec("past_affiliations", "text", 120),
+    FieldSpec("alma_mater", "text", 80),
+    FieldSpec("societies", "text", 120),
+    FieldSpec("license", "text", 80),
+    FieldSpec("representative_name", "text", 40),
+)
+FIELD_BY_KEY: dict[str, FieldSpec] = {f.key: f for f in FIELDS}
+ANSWER_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)
+
+# UMIN uses these to find an ID its holder has forgotten (route indice-and-general, UMIN ID empty).
+FIND_ID_KEYS: tuple[str, ...] = ("past_affiliations", "alma_mater", "societies", "license")
+FIND_ID_REQUIRED: frozenset[str] = frozenset({"past_affiliations", "alma_mater"})
+ALWAYS_REQUIRED: frozenset[str] = frozenset(
+    {"name_kanji", "name_kana", "institution", "department", "position", "phone", "email"}
+)
+
+UMIN_ID_RE = re.compile(r"^[a-z0-9]+-[a-z0-9]+$")
+KANA_RE = re.compile(r"^[\u30a1-\u30fa\u30fc\u30fb\u3000 ]+$")
+ROMAN_RE = re.compile(r"^[A-Za-z][A-Za-z .,'\-]*$")
+PHONE_RE = re.compile(r"^[0-9][0-9-]*[0-9]$")
+
+# Characters that hide or reorder text: they are how a value can look different on screen and on paper.
+_INVISIBLE = frozenset(
+    [chr(c) for c in range(0x200B, 0x2010)]  # zero-width space/joiners, LRM, RLM
+    + [chr(c) for c in range(0x202A, 0x202F)]  # bidi embeddings and overrides
+    + [chr(c) for c in range(0x2060, 0x2065)]  # word joiner, invisible operators
+    + [chr(c) for c in range(0x2066, 0x206A)]  # bidi isolates
+    + ["\ufeff", "\u00ad", "\u180e"]
+)
+_DASHES = dict.fromkeys(map(ord, "－ー‐‑‒–—―−ｰ"), "-")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one answer. ``code`` is a catalogue key under ``problem.``."""
+
+    key: str
+    code: str
+    chars: str = ""  # the offending characters, for messages that name them
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The cleaned answers and what is wrong with them."""
+
+    answers: dict[str, str]
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem_for(self, key: str) -> Problem | None:
+        return next((p for p in self.problems if p.key == key), None)
+
+    def warning_for(self, key: str) -> Problem | None:
+        return next((p for p in self.warnings if p.key == key), None)
+
+
+def visible_keys(route: Route, id_type: IdType, answers: Mapping[str, str]) -> list[str]:
+    """The answer keys the form shows for this route and ID type, in form order."""
+    keys = ["umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department",
+            "position", "phone", "email"]
+    if route is Route.INDICE_AND_GENERAL and not answers.get("umin_id", "").strip():
+        keys += list(FIND_ID_KEYS)
+    if id_type is IdType.GROUP:
+        keys.append("representative_name")
+    return keys
+
+
+def required_keys(route: Route, id_type: IdType, answers: Mapping[str, str]) -> set[str]:
+    required = set(ALWAYS_REQUIRED)
+    if route is Route.INDICE_ONLY:
+        required.add("umin_id")
+    if route is Route.INDICE_AND_GENERAL and not answers.get("umin_id", "").strip():
+        required |= FIND_ID_REQUIRED
+    if id_type is IdType.GROUP:
+        required.add("representative_name")
+    return required
+
+
+def required_when_shown(key: str, route: Route) -> bool:
+    """Whether a field is marked required on the form (find-ID and group fields only show when they apply)."""
+    if key == "umin_id":
+        return route is Route.INDICE_ONLY
+    return key in ALWAYS_REQUIRED or key in FIND_ID_REQUIRED or key == "representative_name"
+
+
+def normalize(key: str, value: str) -> str:
+    """Clean one answer the way a careful clerk would, without changing what it says.
+
+    Names are deliberately *not* NFKC-normalised: that would turn U+FA19 神 into U+795E 神.
+    """
+    kind = FIELD_BY_KEY[key].kind
+    value = value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    if kind in ("id", "phone", "email"):
+        # Full-width ASCII is what a Japanese IME types by default; it means the same thing.
+        value = jaconv.z2h(value, kana=False, ascii=True, digit=True)
+        value = value.replace("\u3000", " ")
+    if kind == "id":
+        value = value.strip().lower()
+    elif kind == "phone":
+        value = value.translate(_DASHES).replace(" ", "").replace("(", "-").replace(")", "-")
+        value = re.sub("-{2,}", "-", value).strip("-")
+    elif kind == "email":
+        value = value.strip()
+    elif kind == "kana":
+        value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
+        value = jaconv.hira2kata(value).replace(" ", "\u3000").strip("\u3000 ")
+        value = re.sub("\u3000{2,}", "\u3000", value)
+    elif kind == "roman":
+        value = jaconv.z2h(value, kana=False, ascii=True, digit=True).replace("\u3000", " ")
+        value = " ".join(value.split())
+    else:
+        value = value.strip(" \u3000")
+    return value
+
+
+def _bad_chars(value: str) -> str:
+    bad = []
+    for ch in value:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cs", "Co", "Cn") or ch in _INVISIBLE or cat == "Zl" or cat == "Zp":
+            bad.append(ch)
+    return "".join(dict.fromkeys(bad))
+
+
+def check_value(key: str, value: str, *, required: bool) -> Problem | None:
+    """The first problem with one cleaned answer, or None."""
+    spec = FIELD_BY_KEY[key]
+    if not value:
+        return Problem(key, "required") if required else None
+    bad = _bad_chars(value)
+    if bad:
+        return Problem(key, "bad_chars", bad)
+    if len(value) > spec.max_len:
+        return Problem(key, "too_long")
+    if spec.kind == "id" and not UMIN_ID_RE.match(value):
+        return Problem(key, "umin_id_shape")
+    if spec.kind == "kana" and not KANA_RE.match(value):
+        return Problem(key, "kana_only")
+    if spec.kind == "roman" and not ROMAN_RE.match(value):
+        return Problem(key, "roman_only")
+    if spec.kind == "phone":
+        return _check_phone(key, value)
+    if spec.kind == "email":
+        return _check_email(key, value)
+    return None
+
+
+def _check_phone(key: str, value: str) -> Problem | None:
+    if not PHONE_RE.match(value):
+        return Problem(key, "phone_shape")
+    import phonenumbers  # imported here: it is large and only the form needs it
+
+    try:
+        number = phonenumbers.parse(value, "JP")
+    except phonenumbers.NumberParseException:
+        return Problem(key, "phone_shape")
+    if not phonenumbers.is_possible_number(number):
+        return Problem(key, "phone_shape")
+    return None
+
+
+def _check_email(key: str, value: str) -> Problem | None:
+    import email_validator  # syntax only: the kiosk has no business on the network
+
+    try:
+        email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        return Problem(key, "email_shape")
+    return None
+
+
+def check(
+    route: Route,
+    id_type: IdType,
+    raw: Mapping[str, str],
+    *,
+    printable: Callable[[str], str] | None = None,
+) -> Checked:
+    """Clean and check every answer the form shows. ``printable`` returns the characters the font lacks."""
+    cleaned = {key: normalize(key, raw.get(key, "")) for key in ANSWER_KEYS}
+    keys = visible_keys(route, id_type, cleaned)
+    required = required_keys(route, id_type, cleaned)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for key in keys:
+        problem = check_value(key, cleaned[key], required=key in required)
+        if problem:
+            problems.append(problem)
+        elif printable and cleaned[key]:
+            missing = printable(cleaned[key])
+            if missing:
+                warnings.append(Problem(key, "unprintable", missing))
+    # Answers the route does not show are not sent anywhere.
+    answers = {key: cleaned[key] for key in keys}
+    return Checked(answers=answers, problems=tuple(problems), warnings=tuple(warnings))
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    terms_version: str
+    agreed_at: datetime
+    lang: str
+
+
+@dataclass(frozen=True)
+class Application:
+    """A checked application, ready to be drawn. Holds nothing that is not printed."""
+
+    route: Route
+    id_type: IdType
+    answers: dict[str, str]
+    consent: ConsentRecord
+    project: str
+    applied_on: datetime
+    unprintable: dict[str, str] = field(default_factory=dict)  # key -> characters drawn as 〓
+
+    def __post_init__(self) -> None:
+        if self.route is Route.NOT_ISSUED:
+            raise ValueError("route not-issued has no application")

@@ -1,0 +1,170 @@
+"""Site settings from kiosk.toml: read with tomllib, checked key by key, written with tomli-w.
+
+Every error names the file, the key and what is wrong, and unknown keys are errors too: a typo in a
+hospital's settings file should stop the kiosk at start-up, not silently print to the wrong queue.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kiosk.fonts import DEFAULT_FONT_PATH
+from kiosk.text import LANGS
+
+CONFIG_ENV = "INDICE_KIOSK_CONFIG"
+SEARCH_PATHS: tuple[Path, ...] = (Path("kiosk.toml"), Path("/etc/indice-kiosk/kiosk.toml"))
+
+
+class ConfigError(Exception):
+    def __init__(self, path: Path | None, key: str, problem: str) -> None:
+        self.path, self.key, self.problem = path, key, problem
+        where = str(path) if path else "<settings>"
+        super().__init__(f"{where}: {key}: {problem}")
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    language: str = "ja"
+    idle_timeout: int = 180
+
+
+@dataclass(frozen=True)
+class CupsSettings:
+    server: str = ""
+    queue: str = "indice-printer"
+    timeout: float = 10.0
+    max_wait: float = 120.0
+    purge_jobs: bool = True
+
+
+@dataclass(frozen=True)
+class UminSettings:
+    fax_number: str = "03-5689-0726"
+    page: str = "http://www.umin.ac.jp/id/idc_passwd/passwd_indice.htm"
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    name: str = "JSOG・DB GO システム"
+    contact: str = "研究プロジェクトの事務局（連絡先は研究支援室でご確認ください）"
+
+
+@dataclass(frozen=True)
+class DocumentSettings:
+    font: Path = DEFAULT_FONT_PATH
+
+
+@dataclass(frozen=True)
+class Config:
+    kiosk: KioskSettings = field(default_factory=KioskSettings)
+    cups: CupsSettings = field(default_factory=CupsSettings)
+    umin: UminSettings = field(default_factory=UminSettings)
+    project: ProjectSettings = field(default_factory=ProjectSettings)
+    document: DocumentSettings = field(default_factory=DocumentSettings)
+    path: Path | None = None
+
+
+_SECTIONS: dict[str, type] = {
+    "kiosk": KioskSettings,
+    "cups": CupsSettings,
+    "umin": UminSettings,
+    "project": ProjectSettings,
+    "document": DocumentSettings,
+}
+
+
+def _coerce(path: Path | None, key: str, value: Any, default: Any) -> Any:
+    """Check one value against the type of its default."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(path, key, f"must be true or false, not {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(path, key, f"must be a number, not {value!r}")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(path, key, f"must be a whole number, not {value!r}")
+        return value
+    if isinstance(default, Path):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(path, key, "must be a file path")
+        return Path(value)
+    if not isinstance(value, str):
+        raise ConfigError(path, key, f"must be a string, not {value!r}")
+    return value
+
+
+def _check(config: Config) -> None:
+    path = config.path
+    if config.kiosk.language not in LANGS:
+        raise ConfigError(path, "kiosk.language", f"must be one of {', '.join(LANGS)}")
+    if config.kiosk.idle_timeout < 30:
+        raise ConfigError(path, "kiosk.idle_timeout", "must be at least 30 seconds")
+    if not config.cups.queue.strip() or any(c in config.cups.queue for c in " /#\t"):
+        raise ConfigError(path, "cups.queue", "must be a CUPS queue name (no spaces, '/' or '#')")
+    if config.cups.timeout <= 0 or config.cups.max_wait <= 0:
+        raise ConfigError(path, "cups.timeout" if config.cups.timeout <= 0 else "cups.max_wait", "must be > 0")
+    digits = config.umin.fax_number.replace("-", "")
+    if not digits.isdigit() or not 9 <= len(digits) <= 11:
+        raise ConfigError(path, "umin.fax_number", "must be a phone number of digits and hyphens")
+
+
+def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in _SECTIONS:
+            raise ConfigError(path, name, f"unknown section (known: {', '.join(_SECTIONS)})")
+        if not isinstance(value, dict):
+            raise ConfigError(path, name, "must be a [section]")
+        cls = _SECTIONS[name]
+        defaults = cls()
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, item in value.items():
+            if key not in known:
+                raise ConfigError(path, f"{name}.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+            values[key] = _coerce(path, f"{name}.{key}", item, getattr(defaults, key))
+        sections[name] = cls(**values)
+    config = Config(**sections, path=path)
+    _check(config)
+    return config
+
+
+def load(path: Path | None = None) -> Config:
+    """Load settings from ``path``, else $INDICE_KIOSK_CONFIG, ./kiosk.toml, /etc/indice-kiosk/kiosk.toml."""
+    if path is None:
+        env = os.environ.get(CONFIG_ENV)
+        candidates = [Path(env)] if env else list(SEARCH_PATHS)
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None and env:
+            raise ConfigError(Path(env), "-", "file not found")
+    if path is None:
+        return Config()
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, "-", f"not valid TOML: {error}") from None
+    return from_dict(data, path)
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _SECTIONS:
+        section = asdict(getattr(config, name))
+        out[name] = {k: str(v) if isinstance(v, Path) else v for k, v in section.items()}
+    return out
+
+
+def dumps(config: Config) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(to_dict(config))

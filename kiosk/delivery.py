@@ -1,0 +1,100 @@
+"""From a checked application to paper: render, submit, follow, and one plain outcome.
+
+This is what the send screen runs in a worker thread; it never touches the UI, it reports progress
+through a callback. The session's data stays in the session whatever happens here, so a retry is
+the same call again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk import printing
+from kiosk.printing import JobState, PrintError, PrintTarget
+
+log = logging.getLogger("kiosk.delivery")
+
+FINISHED_OUTCOME = {
+    JobState.COMPLETED: "completed",
+    JobState.CANCELED: "canceled",
+    JobState.ABORTED: "aborted",
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the person should see while CUPS works: a catalogue key under ``send.`` and seconds waited."""
+
+    phase: str  # submitting | pending | held | waiting
+    seconds: int
+    job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # completed | canceled | aborted | stopped | timeout | unreachable | no-queue | rejecting | refused | other
+    job_id: int | None = None
+    seconds: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "completed"
+
+
+def _phase(status: printing.JobStatus) -> str:
+    if status.state is JobState.HELD or "job-hold-until-specified" in status.reasons:
+        return "held"
+    if status.state is JobState.PENDING:
+        # A pending job on a paused queue waits for a person, not for its turn.
+        return "held" if "printer-stopped" in status.reasons else "pending"
+    return "waiting"
+
+
+def deliver(
+    target: PrintTarget,
+    document: bytes,
+    *,
+    max_wait: float,
+    purge: bool,
+    on_progress: Callable[[Progress], None],
+    stop: threading.Event | None = None,
+    title: str = "INDICE application",
+    options: dict[str, str] | None = None,
+) -> Outcome:
+    """Send ``document`` to ``target`` and follow the job until CUPS says how it ended."""
+    started = time.monotonic()
+
+    def waited() -> int:
+        return int(time.monotonic() - started)
+
+    on_progress(Progress("submitting", 0))
+    try:
+        job_id = printing.submit(target, document, title=title, options=options)
+    except PrintError as error:
+        log.warning("submit failed: %s (%s)", error.kind, error.detail)
+        return Outcome(error.kind, None, waited())
+    log.info("job %s submitted to %s", job_id, target.queue)
+    last: printing.JobStatus | None = None
+    try:
+        for status in printing.follow(target, job_id, max_wait=max_wait, stop=stop):
+            last = status
+            if not status.finished:
+                on_progress(Progress(_phase(status), waited(), job_id))
+    except PrintError as error:
+        log.warning("following job %s failed: %s (%s)", job_id, error.kind, error.detail)
+        return Outcome(error.kind, job_id, waited())
+    if last is None or not last.finished:
+        log.warning("job %s not finished after %ss; cancelling it", job_id, waited())
+        # A job left behind would print by surprise after the person has gone, or after their retry.
+        printing.purge(target, job_id)
+        if last is not None and last.state is JobState.STOPPED:
+            return Outcome("stopped", job_id, waited())
+        return Outcome("timeout", job_id, waited())
+    log.info("job %s finished: %s", job_id, last.state.name)
+    if purge:
+        printing.purge(target, job_id)
+    return Outcome(FINISHED_OUTCOME.get(last.state, "stopped"), job_id, waited())

@@ -1,0 +1,387 @@
+"""The one place the kiosk talks to CUPS (pycups).  No UI code here.
+
+Facts this module is built on (pycups 2.0.4, CUPS 2.4):
+
+* One ``cups.Connection`` per thread: sharing one across threads crashed the
+  process.  Every call here opens its own connection inside its own worker.
+* ``cups.setServer`` only affects the calling thread, so host/port are passed
+  to ``cups.Connection(host=..., port=...)`` explicitly.
+* A server that accepts the TCP connection but never answers blocks a call for
+  about 60 s.  Every CUPS call therefore runs in a fresh *daemon* thread that
+  is abandoned after ``target.timeout`` seconds (``PrintError("unreachable")``).
+  A ThreadPoolExecutor is deliberately not used: its threads are joined at
+  interpreter exit, so a stuck call would delay shutdown by a minute.
+* ``job-state`` >= 7 means finished (7 canceled, 8 aborted, 9 completed).
+
+Logging (logger ``kiosk.printing``) records events and job ids only -- never
+document content, titles or option values.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import cups
+
+__all__ = [
+    "JobState",
+    "JobStatus",
+    "PrintError",
+    "PrintTarget",
+    "follow",
+    "job_status",
+    "parse_server",
+    "purge",
+    "queue_info",
+    "server_from_env_or",
+    "submit",
+]
+
+log = logging.getLogger("kiosk.printing")
+
+T = TypeVar("T")
+
+DEFAULT_TITLE = "INDICE application"
+_HTTP_CONTINUE = 100  # pycups 2.0.4 has no HTTP_CONTINUE constant
+_JOB_ATTRS = ["job-state", "job-state-reasons", "job-printer-state-message"]
+_PRINTER_ATTRS = [
+    "printer-state",
+    "printer-state-reasons",
+    "printer-state-message",
+    "printer-is-accepting-jobs",
+    "printer-is-shared",
+    "queued-job-count",
+    "printer-make-and-model",
+]
+
+
+@dataclass(frozen=True)
+class PrintTarget:
+    """Where to print.  ``server``: "host:port", "host", "/path/to.sock" or None
+    (None => env CUPS_SERVER, else the libcups default)."""
+
+    server: str | None
+    queue: str
+    timeout: float = 10.0  # per CUPS call
+
+
+class JobState(enum.IntEnum):
+    PENDING = 3
+    HELD = 4
+    PROCESSING = 5
+    STOPPED = 6
+    CANCELED = 7
+    ABORTED = 8
+    COMPLETED = 9
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: int
+    state: JobState
+    reasons: tuple[str, ...]
+    message: str  # job-printer-state-message or ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state >= JobState.CANCELED
+
+
+class PrintError(Exception):
+    """A CUPS failure, classified for the UI.
+
+    kind: "unreachable" | "no-queue" | "rejecting" | "refused" | "other"
+    detail: technical detail for logs (never personal data)
+    """
+
+    KINDS = ("unreachable", "no-queue", "rejecting", "refused", "other")
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown PrintError kind {kind!r}")
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+# --------------------------------------------------------------------- server
+
+
+def server_from_env_or(config_server: str | None) -> str | None:
+    """The server to use: env CUPS_SERVER if set, else the configured one, else
+    None (=> libcups default)."""
+    env = os.environ.get("CUPS_SERVER", "").strip()
+    if env:
+        return env
+    if config_server is not None and config_server.strip():
+        return config_server.strip()
+    return None
+
+
+def parse_server(server: str | None) -> tuple[str | None, int | None]:
+    """Split "host:port" / "[v6]:port" / "host" / "/socket" into (host, port).
+
+    An explicit server wins; None (or "") => env CUPS_SERVER, else (None, None)
+    meaning the libcups default (client.conf / local socket).
+    """
+    server = (server or "").strip() or os.environ.get("CUPS_SERVER", "").strip()
+    if not server:
+        return None, None
+    if server.startswith("/"):  # domain socket
+        return server, None
+    if server.startswith("["):  # [v6]:port or [v6]
+        host, _, rest = server[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif server.count(":") == 1:
+        host, _, port = server.partition(":")
+    else:  # bare host, or a bare IPv6 address
+        host, port = server, ""
+    if port:
+        try:
+            return host, int(port)
+        except ValueError:
+            raise PrintError("other", f"bad CUPS server port in {server!r}") from None
+    return host, None
+
+
+def _connect(target: PrintTarget) -> cups.Connection:
+    """Open a connection for the *current* (worker) thread.
+
+    Pitfall: passing host/port to cups.Connection is not enough.  libcups 2.4's
+    cupsCreateJob -> cupsCopyDestInfo2 compares the connection with the
+    thread's cupsServer()/ippPort(); if they differ it treats the connection
+    as a direct *device* connection, sends Get-Printer-Attributes to the
+    queue's device-uri path and Create-Job fails with client-error-not-found.
+    So the thread-local server and port are set too (safe: each call runs in
+    its own fresh thread).
+    """
+    host, port = parse_server(target.server)
+    kwargs: dict[str, Any] = {}
+    if host is not None:
+        cups.setServer(host)
+        kwargs["host"] = host
+    if port is not None:
+        cups.setPort(port)
+        kwargs["port"] = port
+    return cups.Connection(**kwargs)
+
+
+# ------------------------------------------------------------ error mapping
+
+_NO_QUEUE = {cups.IPP_NOT_FOUND}
+_REJECTING = {cups.IPP_NOT_ACCEPTING}
+_REFUSED = {
+    cups.IPP_DOCUMENT_FORMAT,
+    cups.IPP_DOCUMENT_FORMAT_ERROR,
+    getattr(cups, "IPP_STATUS_ERROR_DOCUMENT_UNPRINTABLE", 0x0425),
+    cups.IPP_FORBIDDEN,
+    cups.IPP_NOT_AUTHENTICATED,
+    cups.IPP_NOT_AUTHORIZED,
+    cups.IPP_AUTHENTICATION_CANCELED,
+}
+_UNREACHABLE = {cups.IPP_SERVICE_UNAVAILABLE, cups.IPP_ERROR, -1}
+
+
+def _classify(exc: BaseException, what: str) -> PrintError:
+    if isinstance(exc, PrintError):
+        return exc
+    if isinstance(exc, cups.IPPError):
+        status = exc.args[0] if exc.args else -1
+        message = exc.args[1] if len(exc.args) > 1 else ""
+        detail = f"{what}: IPP status 0x{int(status) & 0xFFFF:04x} {message}".strip()
+        if status in _NO_QUEUE:
+            kind = "no-queue"
+        elif status in _REJECTING:
+            kind = "rejecting"
+        elif status in _REFUSED:
+            kind = "refused"
+        elif status in _UNREACHABLE:
+            kind = "unreachable"
+        else:
+            kind = "other"
+        return PrintError(kind, detail)
+    if isinstance(exc, cups.HTTPError):
+        status = exc.args[0] if exc.args else -1
+        detail = f"{what}: HTTP status {status}"
+        if status in (401, 403):
+            return PrintError("refused", detail)
+        if status in (-1, 503, 504):
+            return PrintError("unreachable", detail)
+        return PrintError("other", detail)
+    if isinstance(exc, RuntimeError | OSError):
+        # cups.Connection raises RuntimeError("failed to connect to server")
+        return PrintError("unreachable", f"{what}: {exc}")
+    return PrintError("other", f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _call(target: PrintTarget, what: str, fn: Callable[[cups.Connection], T]) -> T:
+    """Run ``fn(connection)`` in a fresh daemon thread with its own connection;
+    give up after ``target.timeout`` seconds with PrintError("unreachable")."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(fn(_connect(target)))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            error.append(exc)
+
+    worker = threading.Thread(target=work, name=f"cups-{what}", daemon=True)
+    worker.start()
+    worker.join(target.timeout)
+    if worker.is_alive():
+        log.warning("CUPS %s: no answer within %.1f s", what, target.timeout)
+        raise PrintError("unreachable", f"{what}: no answer within {target.timeout:g} s")
+    if error:
+        raise _classify(error[0], what) from error[0]
+    return result[0]
+
+
+# ---------------------------------------------------------------- public API
+
+
+def submit(
+    target: PrintTarget,
+    document: bytes,
+    *,
+    title: str = DEFAULT_TITLE,
+    options: dict[str, str] | None = None,
+) -> int:
+    """Send a PDF (bytes, no temp file) to ``target.queue``; return the job id."""
+    queue = target.queue
+    opts = dict(options or {})
+
+    def work(conn: cups.Connection) -> int:
+        # Pre-check: for an unknown queue libcups' cupsCreateJob fails inside
+        # cupsGetNamedDest with a meaningless 0x0500 "No such file or
+        # directory"; Get-Printer-Attributes gives a clean client-error-not-found.
+        conn.getPrinterAttributes(queue, requested_attributes=["printer-state"])
+        job_id = int(conn.createJob(queue, title, opts))
+        try:
+            conn.startDocument(queue, job_id, "application.pdf", "application/pdf", 1)
+            status = conn.writeRequestData(document, len(document))
+            if status != _HTTP_CONTINUE:
+                raise cups.HTTPError(status)
+            conn.finishDocument(queue)
+        except BaseException:
+            # Do not leave a half-created job held at the server.
+            try:
+                conn.cancelJob(job_id, purge_job=True)
+            except Exception:  # noqa: BLE001
+                log.warning("could not cancel incomplete job %d", job_id)
+            raise
+        return job_id
+
+    try:
+        job_id = _call(target, "submit", work)
+    except PrintError as exc:
+        log.warning("submit failed: %s (%s)", exc.kind, exc.detail)
+        raise
+    log.info("job %d submitted (%d bytes)", job_id, len(document))
+    return job_id
+
+
+def job_status(target: PrintTarget, job_id: int) -> JobStatus:
+    def work(conn: cups.Connection) -> dict[str, Any]:
+        return dict(conn.getJobAttributes(job_id, requested_attributes=_JOB_ATTRS))
+
+    try:
+        attrs = _call(target, "job-status", work)
+    except PrintError as exc:
+        if exc.kind == "no-queue":  # IPP not-found here means: no such job
+            raise PrintError("other", f"job {job_id} not found ({exc.detail})") from exc
+        raise
+    raw_state = int(attrs.get("job-state", JobState.PENDING))
+    try:
+        state = JobState(raw_state)
+    except ValueError:
+        raise PrintError("other", f"job {job_id}: unknown job-state {raw_state}") from None
+    return JobStatus(
+        job_id=job_id,
+        state=state,
+        reasons=_as_tuple(attrs.get("job-state-reasons")),
+        message=str(attrs.get("job-printer-state-message") or ""),
+    )
+
+
+def follow(
+    target: PrintTarget,
+    job_id: int,
+    *,
+    interval: float = 0.25,
+    max_wait: float | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[JobStatus]:
+    """Yield the job's status every ``interval`` s until it is finished, ``stop``
+    is set, or ``max_wait`` seconds have passed (the last status is yielded
+    first).  PrintError from a poll propagates to the caller."""
+    started = time.monotonic()
+    last_state: JobState | None = None
+    while True:
+        status = job_status(target, job_id)
+        if status.state != last_state:
+            log.info("job %d: %s", job_id, status.state.name.lower())
+            last_state = status.state
+        yield status
+        if status.finished or (stop is not None and stop.is_set()):
+            return
+        remaining = None if max_wait is None else max_wait - (time.monotonic() - started)
+        if remaining is not None and remaining <= 0:
+            log.info("job %d: still %s after %.1f s", job_id, status.state.name.lower(),
+                     time.monotonic() - started)
+            return
+        pause = interval if remaining is None else min(interval, remaining)
+        if stop is not None:
+            if stop.wait(pause):
+                return
+        else:
+            time.sleep(pause)
+
+
+def purge(target: PrintTarget, job_id: int) -> None:
+    """Remove the job (and its history) from the server; errors are logged only."""
+    try:
+        _call(target, "purge", lambda conn: conn.cancelJob(job_id, purge_job=True))
+    except PrintError as exc:
+        log.warning("purge of job %d failed: %s (%s)", job_id, exc.kind, exc.detail)
+    else:
+        log.info("job %d purged", job_id)
+
+
+def queue_info(target: PrintTarget) -> dict[str, Any]:
+    """Queue state for an operator console.
+
+    Keys: state (3 idle, 4 processing, 5 stopped), accepting, reasons (list),
+    is_shared, message, queued_jobs, make_and_model.
+    """
+    queue = target.queue
+
+    def work(conn: cups.Connection) -> dict[str, Any]:
+        return dict(conn.getPrinterAttributes(queue, requested_attributes=_PRINTER_ATTRS))
+
+    attrs = _call(target, "queue-info", work)
+    return {
+        "state": int(attrs.get("printer-state", 0)),
+        "accepting": bool(attrs.get("printer-is-accepting-jobs", False)),
+        "reasons": list(_as_tuple(attrs.get("printer-state-reasons"))),
+        "is_shared": bool(attrs.get("printer-is-shared", False)),
+        "message": str(attrs.get("printer-state-message") or ""),
+        "queued_jobs": int(attrs.get("queued-job-count", 0)),
+        "make_and_model": str(attrs.get("printer-make-and-model") or ""),
+    }
+
+
+def _as_tuple(value: object) -> tuple[str, ...]:
+    """pycups gives a str for one value and a list for several."""
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    return (str(value),)

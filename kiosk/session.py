@@ -1,0 +1,90 @@
+"""One person's session: everything the kiosk knows about them, and the one place it is wiped."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from collections.abc import Callable
+
+from kiosk.application import Application, Checked, ConsentRecord, IdType, Route, check
+
+log = logging.getLogger("kiosk.session")
+
+# Bumped whenever the consent text (UMIN's five rules or the kiosk's data note) changes.
+TERMS_VERSION = "umin-5rules+kiosk-1"
+
+
+@dataclass
+class Session:
+    lang: str = "ja"
+    consent: ConsentRecord | None = None
+    route: Route | None = None
+    id_type: IdType = IdType.PERSONAL
+    answers: dict[str, str] = field(default_factory=dict)
+    checked: Checked | None = None
+    application: Application | None = None
+    document: bytearray | None = None
+    jobs: list[int] = field(default_factory=list)
+    following_job: bool = False
+    printed: bool = False
+
+    @property
+    def agreed(self) -> bool:
+        return self.consent is not None
+
+    def agree(self, now: datetime | None = None) -> None:
+        self.consent = ConsentRecord(TERMS_VERSION, now or datetime.now().astimezone(), self.lang)
+        log.info("consent given (terms %s)", TERMS_VERSION)
+
+    def check_answers(self, printable: Callable[[str], str] | None = None) -> Checked:
+        """Clean and check the answers typed so far; an application is made only from a clean check."""
+        if self.route is None or self.route is Route.NOT_ISSUED:
+            raise ValueError("no application on this route")
+        self.checked = check(self.route, self.id_type, self.answers, printable=printable)
+        self.application = None
+        return self.checked
+
+    def make_application(self, project: str, now: datetime | None = None) -> Application:
+        if self.consent is None:
+            raise PermissionError("no application without consent")
+        if self.checked is None or not self.checked.ok or self.route is None:
+            raise ValueError("answers not checked or not valid")
+        self.application = Application(
+            route=self.route,
+            id_type=self.id_type,
+            answers=dict(self.checked.answers),
+            consent=self.consent,
+            project=project,
+            applied_on=now or datetime.now().astimezone(),
+            unprintable={w.key: w.chars for w in self.checked.warnings if w.code == "unprintable"},
+        )
+        self.printed = False
+        return self.application
+
+    def keep_document(self, pdf: bytes) -> None:
+        self.forget_document()
+        self.document = bytearray(pdf)
+
+    def forget_document(self) -> None:
+        if self.document is not None:
+            # Overwrite in place: the bytes object it came from is gone, this buffer is the one copy we hold.
+            self.document[:] = b"\0" * len(self.document)
+            self.document = None
+
+    def wipe(self, reason: str) -> None:
+        """Forget everything about the person. The language is kept only as the kiosk's next default."""
+        for key in list(self.answers):
+            self.answers[key] = ""
+        self.answers.clear()
+        self.forget_document()
+        self.consent = None
+        self.route = None
+        self.id_type = IdType.PERSONAL
+        self.checked = None
+        self.application = None
+        self.jobs.clear()
+        self.following_job = False
+        self.printed = False
+        log.info("session wiped (%s)", reason)

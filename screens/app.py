@@ -1,0 +1,230 @@
+"""KioskApp: holds the session, moves between steps through the consent rule, and wipes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+import styles
+from kiosk import delivery, flow, fonts
+from kiosk.application import Application
+from kiosk.config import Config
+from kiosk.delivery import Outcome, Progress
+from kiosk.flow import Step
+from kiosk.printing import PrintTarget
+from kiosk.session import Session
+from kiosk.text import t
+from screens.applicant import ApplicantScreen
+from screens.base import KioskScreen
+from screens.confirm import ConfirmScreen
+from screens.consent import ConsentScreen
+from screens.done import DoneScreen
+from screens.guidance import GuidanceScreen
+from screens.review import ReviewScreen
+from screens.route import RouteScreen
+from screens.send import SendScreen
+from screens.welcome import WelcomeScreen
+
+log = logging.getLogger("kiosk.app")
+
+SCREENS_BY_STEP: dict[Step, type[KioskScreen]] = {
+    Step.WELCOME: WelcomeScreen,
+    Step.CONSENT: ConsentScreen,
+    Step.ROUTE: RouteScreen,
+    Step.GUIDANCE: GuidanceScreen,
+    Step.APPLICANT: ApplicantScreen,
+    Step.REVIEW: ReviewScreen,
+    Step.SEND: SendScreen,
+    Step.DONE: DoneScreen,
+}
+
+IDLE_WARNING_SECONDS = 30
+
+
+class KioskApp(App[None], inherit_bindings=False):
+    CSS_PATH = Path(styles.__file__).parent / "kiosk.tcss"
+    TITLE = "indice-kiosk"
+    # A kiosk offers no way out, no screenshots and no copying: the palette has Quit and Screenshot,
+    # and selecting text would copy it to the terminal's clipboard with OSC 52.
+    ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        target: PrintTarget | None = None,
+        demo: bool = False,
+        allow_quit: bool = False,
+        handle_signals: bool = False,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.target = target or PrintTarget(server=config.cups.server or None, queue=config.cups.queue,
+                                            timeout=config.cups.timeout)
+        self.demo = demo
+        self.allow_quit = allow_quit
+        self.handle_signals = handle_signals
+        self.session = Session(lang=config.kiosk.language)
+        self.last_activity = time.monotonic()
+        self._idle_warned = False
+
+    # --- navigation: every step change goes through here ---------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(WelcomeScreen())
+        self.set_interval(1.0, self._check_idle)
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+
+    @property
+    def step(self) -> str | None:
+        return self.screen.id
+
+    def goto(self, step: Step) -> bool:
+        """Show ``step`` if the session may enter it. Returns False (and stays put) when it may not."""
+        if not flow.may_enter(step, self.session):
+            log.warning("refused to enter %s", step)
+            return False
+        self.push_screen(SCREENS_BY_STEP[step]())
+        return True
+
+    def back(self) -> None:
+        """Go to the previous step, never below welcome."""
+        if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], KioskScreen):
+            self.pop_screen()
+
+    def wipe(self, reason: str) -> None:
+        """End the session: forget everything, discard every screen that held it, show welcome."""
+        self.session.wipe(reason)
+        self._idle_warned = False
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(WelcomeScreen())
+        self.clear_notifications()
+
+    # --- the core, on the screens' behalf -----------------------------------------------------
+
+    def font_ready(self, path: Path) -> None:
+        try:
+            fonts.load_font(path)
+        except (OSError, ValueError) as error:
+            log.error("font not loaded: %s", error)
+
+    def printable(self, value: str) -> str:
+        """The characters of ``value`` the configured font cannot print."""
+        try:
+            return fonts.missing_chars(value, self.config.document.font)
+        except (OSError, ValueError):
+            return ""  # the PDF step will report the missing font; the form stays usable
+
+    def review_rows(self, application: Application) -> list[tuple[str, str]]:
+        lang = self.session.lang
+        rows = [
+            (t(lang, "review.route"), t(lang, f"route.{application.route}.title")),
+            (t(lang, "review.id_type"), t(lang, f"id_type.{application.id_type}")),
+            (t(lang, "review.project"), application.project),
+        ]
+        from kiosk import document  # reportlab stays out of start-up
+
+        return rows + document.pdf_text_for_review(application)
+
+    def print_application(self, on_progress: Callable[[Progress], None], stop: threading.Event) -> Outcome:
+        """Render and print the session's application (runs in a worker thread)."""
+        from kiosk import document
+
+        application = self.session.application
+        if application is None:
+            return Outcome("other")
+        try:
+            pdf = document.render_application(application, font_path=self.config.document.font,
+                                              fax_number=self.config.umin.fax_number)
+        except (OSError, ValueError) as error:
+            log.error("rendering failed: %s", type(error).__name__)
+            return Outcome("other")
+        self.session.keep_document(pdf)
+        del pdf
+        return delivery.deliver(self.target, bytes(self.session.document or b""),
+                                max_wait=self.config.cups.max_wait, purge=self.config.cups.purge_jobs,
+                                on_progress=on_progress, stop=stop)
+
+    def print_guidance(self) -> Outcome:
+        from kiosk import document
+
+        project = self.config.project
+        pdf = document.render_guidance(lang=self.session.lang, project=project.name, contact=project.contact,
+                                       font_path=self.config.document.font)
+        return delivery.deliver(self.target, pdf, max_wait=self.config.cups.max_wait,
+                                purge=self.config.cups.purge_jobs, on_progress=lambda _p: None,
+                                title="INDICE guidance")
+
+    # --- start over, quit --------------------------------------------------------------------
+
+    def action_start_over(self) -> None:
+        if self.screen.id == Step.WELCOME:
+            return
+        lang = self.session.lang
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.wipe("start over")
+
+        self.push_screen(ConfirmScreen(t(lang, "confirm.start_over"), lang), answered)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "request_quit":
+            return self.allow_quit
+        return True
+
+    def action_request_quit(self) -> None:
+        if not self.allow_quit:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.session.wipe("quit")
+                self.exit()
+
+        self.push_screen(ConfirmScreen(t(self.session.lang, "confirm.start_over"), self.session.lang), answered)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.
+        self.session.wipe(sig.name)
+        self.exit()
+
+    # --- idleness ----------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
+                      | events.Paste):
+            self.last_activity = time.monotonic()
+            self._idle_warned = False
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        if self.screen.id == Step.WELCOME or self.session.following_job:
+            self.last_activity = time.monotonic()
+            return
+        idle = time.monotonic() - self.last_activity
+        timeout = self.config.kiosk.idle_timeout
+        if idle >= timeout:
+            self.wipe("idle")
+        elif idle >= timeout - IDLE_WARNING_SECONDS and not self._idle_warned:
+            self._idle_warned = True
+            self.notify(t(self.session.lang, "idle.warning", seconds=int(timeout - idle)),
+                        severity="warning", timeout=IDLE_WARNING_SECONDS)

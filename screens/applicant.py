@@ -1,0 +1,142 @@
+"""Step 5: the form. Input ids are the answer keys; problems show under their field, in place."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+
+from kiosk import application as model
+from kiosk.application import FIND_ID_KEYS, IdType, Problem, Route
+from kiosk.flow import Step
+from screens.base import KioskScreen
+
+MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
+             "phone", "email")
+
+
+class ApplicantScreen(KioskScreen):
+    KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "next", "key.next")]
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.APPLICANT
+
+    def compose(self) -> ComposeResult:
+        session = self.kiosk.session
+        yield from self.compose_header()
+        with VerticalScroll(id="body"):
+            yield Static(self.t("applicant.heading"), classes="heading")
+            yield Static(self.t("applicant.intro"), classes="note")
+            if session.route is Route.INDICE_ONLY:
+                yield Static(self.t("applicant.indice_only_note"), id="general-password-note", classes="note")
+            for key in MAIN_KEYS:
+                yield self._field(key)
+            with Vertical(id="find-id"):
+                yield Static(self.t("applicant.find_id_heading"), classes="subheading")
+                for key in FIND_ID_KEYS:
+                    yield self._field(key)
+            with Vertical(id="group"):
+                yield Static(self.t("applicant.group_heading"), classes="subheading")
+                yield self._field("representative_name")
+            yield Static("", id="form-problem", classes="problem")
+            yield self.nav_buttons(
+                Button(self.t("button.back"), id="back"),
+                Button(self.t("button.next"), id="next", variant="primary"),
+            )
+        yield from self.compose_footer()
+
+    def _field(self, key: str) -> Vertical:
+        session = self.kiosk.session
+        required = model.required_when_shown(key, session.route or Route.INDICE_ONLY)
+        mark = " *" if required else f" ({self.t('optional')})"
+        return Vertical(
+            Label(self.t(f"field.{key}") + mark, classes="field-label"),
+            Input(
+                value=session.answers.get(key, ""),
+                placeholder=self.t(f"placeholder.{key}"),
+                id=key,
+                # Long enough for any honest answer, short enough that a paste cannot flood the form.
+                max_length=model.FIELD_BY_KEY[key].max_len * 4,
+                select_on_focus=False,
+            ),
+            Static("", id=f"problem-{key}", classes="problem"),
+            id=f"field-{key}",
+            classes="field",
+        )
+
+    def on_mount(self) -> None:
+        self._update_sections()
+        first = "umin_id"
+        self.query_one(f"#{first}", Input).focus()
+        # Load the font in the background so the first "cannot be printed" check does not stall typing.
+        font = self.kiosk.config.document.font
+        self.run_worker(lambda: self.kiosk.font_ready(font), thread=True, exclusive=True, group="font")
+
+    def _update_sections(self) -> None:
+        session = self.kiosk.session
+        visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, session.answers)
+        self.query_one("#find-id").display = "past_affiliations" in visible
+        self.query_one("#group").display = session.id_type is IdType.GROUP
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        key = event.input.id or ""
+        self.kiosk.session.answers[key] = event.value
+        if key == "umin_id":
+            self._update_sections()
+        problem_line = self.query_one(f"#problem-{key}", Static)
+        if problem_line.has_class("-shown") and self._problem(key) is None:
+            self._show(key, None)
+
+    @on(Input.Blurred)
+    def _blurred(self, event: Input.Blurred) -> None:
+        key = event.input.id or ""
+        cleaned = model.normalize(key, event.value)
+        if cleaned != event.value:
+            # Show the conversion (hiragana to katakana, full-width digits) so nothing changes unseen.
+            event.input.value = cleaned
+        self._show(key, self._problem(key))
+
+    def _problem(self, key: str) -> Problem | None:
+        session = self.kiosk.session
+        checked = session.check_answers(self.kiosk.printable)
+        return checked.problem_for(key) or checked.warning_for(key)
+
+    def _show(self, key: str, problem: Problem | None) -> None:
+        line = self.query_one(f"#problem-{key}", Static)
+        if problem is None:
+            line.update("")
+            line.remove_class("-shown", "-warning")
+            return
+        line.update(self.t(f"problem.{problem.code}", chars=problem.chars))
+        line.add_class("-shown")
+        line.set_class(problem.code == "unprintable", "-warning")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "next":
+            self.action_next()
+        elif event.button.id == "back":
+            self.action_back()
+
+    def action_next(self) -> None:
+        session = self.kiosk.session
+        checked = session.check_answers(self.kiosk.printable)
+        visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, checked.answers)
+        for key in visible:
+            self._show(key, checked.problem_for(key) or checked.warning_for(key))
+        summary = self.query_one("#form-problem", Static)
+        if not checked.ok:
+            names = "、".join(self.t(f"field.{p.key}") for p in checked.problems)
+            summary.update(self.t("applicant.fix_these", fields=names))
+            first = checked.problems[0].key
+            self.query_one(f"#{first}", Input).focus()
+            self.query_one(f"#field-{first}").scroll_visible()
+            return
+        summary.update("")
+        session.make_application(self.kiosk.config.project.name)
+        self.kiosk.goto(Step.REVIEW)

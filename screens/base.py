@@ -1,0 +1,64 @@
+"""What every step shares: the header line, the footer keys in the person's language, back and start over."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
+
+from kiosk.text import t
+
+if TYPE_CHECKING:
+    from screens.app import KioskApp
+
+
+class KioskScreen(Screen[None], inherit_bindings=False):
+    """A step of the session. Subclasses list their keys in KEYS as (keys, action, catalogue key)."""
+
+    BINDINGS: ClassVar = [
+        Binding("tab", "app.focus_next", show=False),
+        Binding("shift+tab", "app.focus_previous", show=False),
+    ]
+    KEYS: ClassVar[list[tuple[str, str, str]]] = []
+    HAS_START_OVER: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        super().__init__(id=self.step_id())
+        keys = list(self.KEYS)
+        if self.HAS_START_OVER:
+            keys.append(("f9", "app.start_over", "key.start_over"))
+        for key, action, text_key in keys:
+            self._bindings.bind(key, action, self.t(text_key))
+
+    @classmethod
+    def step_id(cls) -> str:
+        raise NotImplementedError
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+    @property
+    def lang(self) -> str:
+        return self.kiosk.session.lang
+
+    def t(self, key: str, **params: object) -> str:
+        return t(self.lang, key, **params)
+
+    def compose_header(self) -> ComposeResult:
+        yield Static(self.t("app.title"), id="title-bar")
+        if self.kiosk.demo:
+            yield Static(self.t("demo.banner"), id="demo-banner")
+
+    def compose_footer(self) -> ComposeResult:
+        yield Footer(show_command_palette=False)
+
+    def nav_buttons(self, *buttons: Button) -> Horizontal:
+        return Horizontal(*buttons, classes="nav")
+
+    def action_back(self) -> None:
+        self.kiosk.back()

@@ -1,0 +1,82 @@
+"""Step 2: UMIN's five password-handling rules and the kiosk's data note; agree only after reading to the end."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Button, Static
+
+from kiosk.flow import Step
+from kiosk.text import t
+from screens.base import KioskScreen
+
+RULES = ("consent.rule1", "consent.rule2", "consent.rule3", "consent.rule4", "consent.rule5")
+DATA_NOTES = ("consent.data1", "consent.data2", "consent.data3", "consent.data4")
+
+
+class ConsentScreen(KioskScreen):
+    KEYS: ClassVar = [("escape", "back", "key.back")]
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.CONSENT
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with Vertical(id="body"):
+            yield Static(self.t("consent.heading"), classes="heading")
+            with VerticalScroll(id="consent-text", can_focus=True):
+                yield Static(self.t("consent.rules_intro"), classes="note")
+                for number, key in enumerate(RULES, 1):
+                    # UMIN's rules are shown as written, in Japanese; an English reader also gets a rendering.
+                    yield Static(f"{number}. {t('ja', key)}", classes="rule")
+                    if self.lang != "ja":
+                        yield Static(f"   {t(self.lang, key)}", classes="rule-en")
+                yield Static(t("ja", "consent.rules_note"), classes="rule")
+                if self.lang != "ja":
+                    yield Static(t(self.lang, "consent.rules_note"), classes="rule-en")
+                yield Static(self.t("consent.data_heading"), classes="subheading")
+                for key in DATA_NOTES:
+                    yield Static("・" + self.t(key, queue=self.kiosk.target.queue), classes="rule")
+                yield Static("━" * 8, id="consent-end")
+            yield Static(self.t("consent.scroll_hint"), id="consent-hint")
+            yield self.nav_buttons(
+                Button(self.t("button.back"), id="back"),
+                Button(self.t("consent.disagree"), id="disagree", variant="error"),
+                Button(self.t("consent.agree"), id="agree", variant="success", disabled=True),
+            )
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        scroller = self.query_one("#consent-text", VerticalScroll)
+        scroller.focus()
+        self.watch(scroller, "scroll_y", self._check_read, init=False)
+        # If the whole text fits on a large terminal it has been shown once laid out.
+        self.call_after_refresh(self._check_read)
+
+    def _check_read(self, _value: float | None = None) -> None:
+        scroller = self.query_one("#consent-text", VerticalScroll)
+        if scroller.max_scroll_y == 0 and scroller.size.height == 0:
+            return  # not laid out yet
+        if scroller.scroll_y >= scroller.max_scroll_y - 0.5:
+            agree = self.query_one("#agree", Button)
+            if agree.disabled:
+                agree.disabled = False
+                self.query_one("#consent-hint", Static).update(self.t("consent.read_hint"))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "agree":
+            self.agree()
+        elif event.button.id == "disagree":
+            self.kiosk.wipe("disagree")
+        elif event.button.id == "back":
+            self.action_back()
+
+    def agree(self) -> None:
+        if self.query_one("#agree", Button).disabled:
+            return  # the rules have not all been shown
+        self.kiosk.session.agree()
+        self.kiosk.goto(Step.ROUTE)

@@ -1,0 +1,70 @@
+"""Step 4 (never issued): whom to contact instead; a handout without personal data; then the session ends."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Static
+
+from kiosk.delivery import Outcome
+from kiosk.flow import Step
+from screens.base import KioskScreen
+
+
+class GuidanceScreen(KioskScreen):
+    KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "finish", "guidance.finish")]
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.GUIDANCE
+
+    def compose(self) -> ComposeResult:
+        project = self.kiosk.config.project
+        yield from self.compose_header()
+        with VerticalScroll(id="body"):
+            yield Static(self.t("guidance.heading"), classes="heading")
+            yield Static(self.t("guidance.intro"), classes="note")
+            yield Static(self.t("guidance.indice.heading"), classes="subheading")
+            yield Static(self.t("guidance.indice.body", project=project.name), markup=False)
+            yield Static(self.t("guidance.contact", contact=project.contact), markup=False)
+            yield Static(self.t("guidance.ncd.heading"), classes="subheading")
+            yield Static(self.t("guidance.ncd.body"))
+            yield Static("", id="guidance-status")
+            yield self.nav_buttons(
+                Button(self.t("button.back"), id="back"),
+                Button(self.t("guidance.print"), id="print-guidance"),
+                Button(self.t("guidance.finish"), id="finish", variant="primary"),
+            )
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#print-guidance", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "print-guidance":
+            event.button.disabled = True
+            self.query_one("#guidance-status", Static).update(
+                self.t("send.submitting", queue=self.kiosk.target.queue))
+            self._print()
+        elif event.button.id == "finish":
+            self.action_finish()
+        elif event.button.id == "back":
+            self.action_back()
+
+    @work(thread=True, exclusive=True, group="guidance")
+    def _print(self) -> None:
+        outcome = self.kiosk.print_guidance()
+        self.app.call_from_thread(self._printed, outcome)
+
+    def _printed(self, outcome: Outcome) -> None:
+        text = self.t("guidance.printed") if outcome.ok else self.t(
+            f"send.{outcome.kind}", queue=self.kiosk.target.queue, seconds=outcome.seconds)
+        self.query_one("#guidance-status", Static).update(text)
+        self.query_one("#print-guidance", Button).disabled = False
+
+    def action_finish(self) -> None:
+        self.kiosk.wipe("guidance finished")

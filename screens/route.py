@@ -1,0 +1,74 @@
+"""Step 3: which application fits the person, and whether the ID is personal or a group's."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Button, RadioButton, RadioSet, Static
+
+from kiosk.application import IdType, Route
+from kiosk.flow import Step
+from screens.base import KioskScreen
+
+
+class RouteScreen(KioskScreen):
+    KEYS: ClassVar = [("escape", "back", "key.back")]
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.ROUTE
+
+    def compose(self) -> ComposeResult:
+        session = self.kiosk.session
+        yield from self.compose_header()
+        with VerticalScroll(id="body"):
+            yield Static(self.t("route.heading"), classes="heading")
+            with RadioSet(id="route"):
+                for route in Route:
+                    yield RadioButton(
+                        f"{self.t(f'route.{route}.title')}\n{self.t(f'route.{route}.hint')}",
+                        id=f"route-{route}",
+                        value=session.route is route,
+                    )
+            yield Static(self.t("route.id_heading"), classes="subheading")
+            with RadioSet(id="id-type"):
+                yield RadioButton(self.t("id_type.personal"), id="id-personal",
+                                  value=session.id_type is IdType.PERSONAL)
+                yield RadioButton(self.t("id_type.group") + "  (" + self.t("id_type.group.hint") + ")",
+                                  id="id-group", value=session.id_type is IdType.GROUP)
+            yield Static("", id="route-problem", classes="problem")
+            with Vertical(classes="nav-holder"):
+                yield self.nav_buttons(
+                    Button(self.t("button.back"), id="back"),
+                    Button(self.t("button.next"), id="next", variant="primary"),
+                )
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#route", RadioSet).focus()
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        session = self.kiosk.session
+        pressed = event.pressed.id or ""
+        if event.radio_set.id == "route":
+            session.route = Route(pressed.removeprefix("route-"))
+            self.query_one("#route-problem", Static).update("")
+        else:
+            session.id_type = IdType(pressed.removeprefix("id-"))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "next":
+            self.action_next()
+        elif event.button.id == "back":
+            self.action_back()
+
+    def action_next(self) -> None:
+        session = self.kiosk.session
+        if session.route is None:
+            self.query_one("#route-problem", Static).update(self.t("route.pick_first"))
+            self.query_one("#route", RadioSet).focus()
+            return
+        self.kiosk.goto(Step.GUIDANCE if session.route is Route.NOT_ISSUED else Step.APPLICANT)

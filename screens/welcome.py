@@ -1,0 +1,61 @@
+"""Step 1: what the kiosk does, the language, and start."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.flow import Step
+from screens.base import KioskScreen
+
+
+class WelcomeScreen(KioskScreen):
+    KEYS: ClassVar = [("enter", "start", "welcome.start"), ("f2", "toggle_lang", "welcome.language")]
+    HAS_START_OVER = False
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.WELCOME
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with Vertical(id="body"):
+            yield Static(self.t("welcome.heading"), classes="heading")
+            yield Static(self.t("welcome.body"), id="welcome-body")
+            yield Static(self.t("welcome.no_password"), classes="note")
+            yield Static(self.t("welcome.language"), classes="label")
+            with Horizontal(classes="choices"):
+                yield Button("日本語", id="lang-ja", classes="lang" + (" -chosen" if self.lang == "ja" else ""))
+                yield Button("English", id="lang-en", classes="lang" + (" -chosen" if self.lang == "en" else ""))
+            yield Button(self.t("welcome.start"), id="start", variant="primary")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#start", Button).focus()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "start":
+            self.action_start()
+        elif event.button.id in ("lang-ja", "lang-en"):
+            await self.set_lang(event.button.id.removeprefix("lang-"))
+
+    def action_start(self) -> None:
+        self.kiosk.goto(Step.CONSENT)
+
+    async def action_toggle_lang(self) -> None:
+        await self.set_lang("en" if self.lang == "ja" else "ja")
+
+    async def set_lang(self, lang: str) -> None:
+        focused = self.focused.id if self.focused else None
+        self.kiosk.session.lang = lang
+        self._bindings = self._merge_bindings()
+        for key, action, text_key in self.KEYS:
+            self._bindings.bind(key, action, self.t(text_key))
+        await self.recompose()
+        self.refresh_bindings()
+        if focused:
+            self.query_one(f"#{focused}").focus()

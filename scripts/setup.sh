@@ -1,0 +1,44 @@
+# Sourced by scripts/kiosk and scripts/test: installs, idempotently, what indice-kiosk needs on Debian 12.
+#   APT_EXTRA  - more Debian packages to install (the test script adds its tools)
+#   PIP_EXTRAS - the package extras to install into the venv ("test" for the test suite)
+# Sets VENV to the virtual environment it made.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${INDICE_KIOSK_VENV:-$ROOT/.venv}"
+
+# libcups2-dev and a compiler build pycups; cups + cups-ipp-utils + dbus give the demo/test CUPS and its
+# virtual printer; the font is embedded in every PDF.
+APT_PACKAGES="python3 python3-venv python3-dev gcc libcups2-dev cups cups-client cups-filters cups-ipp-utils
+dbus fonts-ipaexfont-gothic ${APT_EXTRA:-}"
+
+missing=""
+for pkg in $APT_PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $pkg"
+    fi
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing Debian packages:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "setup: creating $VENV" >&2
+    "$PYTHON" -m venv "$VENV"
+fi
+
+stamp="$VENV/.indice-kiosk-installed"
+want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)-${PIP_EXTRAS:-none}"
+if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp" 2>/dev/null; then
+    echo "setup: installing indice-kiosk into $VENV" >&2
+    "$VENV/bin/python" -m pip install -q --upgrade pip >&2
+    spec="$ROOT"
+    [ -n "${PIP_EXTRAS:-}" ] && spec="$ROOT[${PIP_EXTRAS}]"
+    "$VENV/bin/python" -m pip install -q -e "$spec" >&2
+    echo "$want" > "$stamp"
+fi
