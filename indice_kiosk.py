@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk import config as config_module
-from kiosk.application import ANSWER_KEYS, IdType, Route, check
+from kiosk.application import ANSWER_KEYS, IdType, Route
 from kiosk.config import Config, ConfigError
 from kiosk.session import Session
 from kiosk.text import t
@@ -38,7 +38,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run = sub.add_parser("run", help="run the kiosk (the default)")
     for p in (parser, run):
         p.add_argument("--demo-cups", choices=("auto", "always", "never"), default="auto",
-                       help="start a private demo CUPS with a virtual printer (auto: when no server is configured)")
+                       help="start a private demo CUPS with a virtual printer "
+                       "(auto: when no server is configured)")
         p.add_argument("--allow-quit", action="store_true",
                        help="let the user quit with ctrl+q (always on over SSH)")
     render = sub.add_parser("render", help="render an application PDF")

@@ -109,7 +109,8 @@ def _check(config: Config) -> None:
     if not config.cups.queue.strip() or any(c in config.cups.queue for c in " /#\t"):
         raise ConfigError(path, "cups.queue", "must be a CUPS queue name (no spaces, '/' or '#')")
     if config.cups.timeout <= 0 or config.cups.max_wait <= 0:
-        raise ConfigError(path, "cups.timeout" if config.cups.timeout <= 0 else "cups.max_wait", "must be > 0")
+        key = "cups.timeout" if config.cups.timeout <= 0 else "cups.max_wait"
+        raise ConfigError(path, key, "must be more than 0")
     digits = config.umin.fax_number.replace("-", "")
     if not digits.isdigit() or not 9 <= len(digits) <= 11:
         raise ConfigError(path, "umin.fax_number", "must be a phone number of digits and hyphens")

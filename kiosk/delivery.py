@@ -36,7 +36,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # completed | canceled | aborted | stopped | timeout | unreachable | no-queue | rejecting | refused | other
+    # completed|canceled|aborted|stopped|timeout|unreachable|no-queue|rejecting|refused|other
+    kind: str
     job_id: int | None = None
     seconds: int = 0
 

@@ -90,6 +90,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _port_free(port: int) -> bool:
+    """True if a listener could bind 127.0.0.1:port (TIME_WAIT leftovers are fine)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -240,12 +251,26 @@ class PrivateCups:
         self._printer = None
 
     def start_printer(self) -> None:
+        """(Re)start the virtual printer on the same port and spool."""
         if self._printer is not None and self._printer.poll() is None:
             return
+        # "-n localhost" makes ippeveprinter listen on 127.0.0.1 and ::1 only
+        # (without -n it binds the wildcard addresses; "-n 127.0.0.1" makes it
+        # exit: "Unable to create IPv6 listener").  Hosts without an IPv6
+        # loopback fall back to the wildcard listeners.
+        try:
+            self._start_printer(loopback_only=True)
+        except RuntimeError as exc:
+            if "IPv6" not in str(exc):
+                raise
+            self._start_printer(loopback_only=False)
+
+    def _start_printer(self, *, loopback_only: bool) -> None:
         root = self.root
-        cmd = [
-            tool("ippeveprinter"),
-            "-r", "off",
+        cmd = [tool("ippeveprinter"), "-r", "off"]
+        if loopback_only:
+            cmd += ["-n", "localhost"]
+        cmd += [
             "-p", str(self.printer_port),
             "-d", str(self.spool),
             "-K", str(root / "printer-ssl"),
@@ -260,9 +285,9 @@ class PrivateCups:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             if self._printer.poll() is not None:
-                raise RuntimeError(
-                    f"ippeveprinter exited with {self._printer.returncode}:\n{_tail(log)}"
-                )
+                code = self._printer.returncode
+                self._printer = None
+                raise RuntimeError(f"ippeveprinter exited with {code}:\n{_tail(log)}")
             if _port_open(self.printer_port) and self._run_ok(
                 [tool("ipptool"), "-q", "-T", "3", self.printer_uri,
                  "get-printer-attributes.test"]
@@ -282,6 +307,8 @@ class PrivateCups:
         if self._cupsd is not None and self._cupsd.poll() is None:
             return
         root = self.root
+        if not _port_free(self.port):
+            raise RuntimeError(f"cannot start cupsd: 127.0.0.1:{self.port} is already in use")
         cmd = [
             tool("cupsd"), "-f",
             "-c", str(root / "cupsd.conf"),
@@ -295,7 +322,10 @@ class PrivateCups:
                     f"cupsd exited with {self._cupsd.returncode}:\n"
                     f"{_tail(root / 'log' / 'cupsd.out')}\n{_tail(self.error_log)}"
                 )
-            if _port_open(self.port) and self._run_ok([tool("lpstat"), "-h", self.server, "-r"]):
+            # "lpstat -r" exits 0 either way; only its text tells.
+            if _port_open(self.port) and self._run_ok(
+                [tool("lpstat"), "-h", self.server, "-r"], expect="scheduler is running"
+            ):
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"cupsd not ready in time:\n{_tail(self.error_log)}")
@@ -336,9 +366,14 @@ class PrivateCups:
     def lp_command(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a CUPS client command (lpadmin, cupsenable, ...) against this server."""
         cmd = [tool(args[0]), "-h", self.server, *args[1:]]
-        result = subprocess.run(
-            cmd, env=self.env, capture_output=True, text=True, timeout=30, check=False
-        )
+        try:
+            result = subprocess.run(
+                cmd, env=self.env, capture_output=True, text=True, timeout=30, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(
+                f"{' '.join(cmd)} got no answer in 30 s\n{_tail(self.error_log)}"
+            ) from exc
         if check and result.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(cmd)} failed ({result.returncode}): "
@@ -466,16 +501,16 @@ class PrivateCups:
             except FileNotFoundError as exc:
                 raise RuntimeError(f"{cmd[0]} not installed: {exc}") from exc
 
-    def _run_ok(self, cmd: list[str]) -> bool:
+    def _run_ok(self, cmd: list[str], expect: str | None = None) -> bool:
         try:
-            return (
-                subprocess.run(
-                    cmd, env=self.env, capture_output=True, timeout=5, check=False
-                ).returncode
-                == 0
+            result = subprocess.run(
+                cmd, env=self.env, capture_output=True, text=True, timeout=5, check=False
             )
         except (subprocess.TimeoutExpired, OSError):
             return False
+        if result.returncode != 0:
+            return False
+        return expect is None or result.stdout.strip() == expect
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:

@@ -23,7 +23,6 @@ from xml.sax.saxutils import escape
 from kiosk.application import (
     FIELDS,
     FIND_ID_KEYS,
-    GETA,
     Application,
     ConsentRecord,
     IdType,
@@ -31,23 +30,11 @@ from kiosk.application import (
     check,
 )
 from kiosk.fonts import DEFAULT_FONT_PATH, FONT_NAME, load_font, split_printable
-from kiosk.text import CATALOGUES, t
+from kiosk.text import t
 
 if TYPE_CHECKING:
-    from reportlab.platypus import Flowable
-
-# TODO-move-to-catalogue: these keys belong in kiosk/text/ja.py and kiosk/text/en.py. Until they are
-# there, ``_text`` falls back to this table (the catalogue wins as soon as it has the key).
-_PENDING_TEXT: dict[str, dict[str, str]] = {
-    "ja": {
-        "doc.date": "{year:04d}年{month:02d}月{day:02d}日",
-        "guidance.umin_page": "UMIN「症例登録(INDICE)用パスワードについて」のページ",
-    },
-    "en": {
-        "doc.date": "{year:04d}-{month:02d}-{day:02d}",
-        "guidance.umin_page": "UMIN's page on INDICE passwords",
-    },
-}
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Flowable, TableStyle
 
 PDF_TITLE = "INDICE password renewal application"
 GUIDANCE_PDF_TITLE = "INDICE password guidance"
@@ -67,10 +54,7 @@ BOX_RULE = 1.0
 
 
 def _text(lang: str, key: str, **params: object) -> str:
-    if key in CATALOGUES[lang]:
-        return t(lang, key, **params)
-    text = _PENDING_TEXT[lang][key]
-    return text.format(**params) if params else text
+    return t(lang, key, **params)
 
 
 def _other(lang: str) -> str:
@@ -122,7 +106,8 @@ def pdf_text_for_review(
     Values are the printed ones, after 〓 substitution. Labels are the printed Japanese ones unless
     ``lang`` asks for the English sub-labels.
     """
-    return [(r.label_ja if lang == "ja" else r.label_en, r.value) for r in _rows(application, Path(font_path))]
+    rows = _rows(application, Path(font_path))
+    return [(r.label_ja if lang == "ja" else r.label_en, r.value) for r in rows]
 
 
 # --------------------------------------------------------------------------------------------- drawing
@@ -135,7 +120,9 @@ class _Kit:
         from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
         from reportlab.lib.styles import ParagraphStyle
 
-        def style(name: str, size: float, leading: float, align: int = TA_LEFT, **kw: Any) -> ParagraphStyle:
+        def style(
+            name: str, size: float, leading: float, align: int = TA_LEFT, **kw: float
+        ) -> ParagraphStyle:
             return ParagraphStyle(
                 name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
                 wordWrap="CJK", textColor="#000000", **kw,
@@ -152,7 +139,6 @@ class _Kit:
         self.value = style("value", VALUE_SIZE, 16)
         self.heading = style("heading", 11, 14)
         self.note = style("note", NOTE_SIZE, 14)
-        self.note_en = style("note_en", 8, 10)
         self.fax = style("fax", FAX_SIZE, 22)
         self.center_label = style("center_label", LABEL_SIZE, 12.5, TA_CENTER)
         self.center_sub = style("center_sub", SUBLABEL_SIZE, 8.5, TA_CENTER)
@@ -161,13 +147,13 @@ class _Kit:
         self.section = style("section", 13, 17, spaceBefore=8)
 
     @staticmethod
-    def para(text: str, style: Any) -> Flowable:
+    def para(text: str, style: ParagraphStyle) -> Flowable:
         from reportlab.platypus import Paragraph
 
         return Paragraph(escape(text), style)
 
     @staticmethod
-    def mixed(ja: str, en: str, style: Any, en_size: float = 8) -> Flowable:
+    def mixed(ja: str, en: str, style: ParagraphStyle, en_size: float = 8) -> Flowable:
         """Japanese in ``style``, then the English in small type on the same paragraph."""
         from reportlab.platypus import Paragraph
 
@@ -179,7 +165,7 @@ class _Kit:
         return [self.para(ja, self.label), self.para(en, self.sublabel)]
 
 
-def _grid_style(extra: list[tuple[Any, ...]] | None = None, *, lines: bool = True) -> Any:
+def _grid_style(extra: list[tuple[Any, ...]] | None = None, *, lines: bool = True) -> TableStyle:
     from reportlab.lib.colors import black
     from reportlab.platypus import TableStyle
 
@@ -219,7 +205,7 @@ def _build(
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
 
-        def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        def showPage(self) -> None:  # reportlab's name
             self._pages.append(dict(self.__dict__))
             self._startPage()
 
@@ -230,7 +216,7 @@ def _build(
                 if footer is not None:
                     self.setFont(FONT_NAME, 9)
                     self.setFillColorRGB(0, 0, 0)
-                    self.drawCentredString(A4[0] / 2, 8 * mm, footer(number, total))
+                    self.drawCentredString(A4[0] / 2, 7 * mm, footer(number, total))
                 super().showPage()
             super().save()
 
@@ -240,8 +226,8 @@ def _build(
         pagesize=A4,
         leftMargin=15 * mm,
         rightMargin=15 * mm,
-        topMargin=11 * mm,
-        bottomMargin=15 * mm,
+        topMargin=9 * mm,
+        bottomMargin=13 * mm,
         title=title,
         author=PDF_AUTHOR,
         subject="",
@@ -261,7 +247,6 @@ def render_application(
     application: Application, *, font_path: Path, fax_number: str, invariant: bool = False
 ) -> bytes:
     """The 症例登録(INDICE)用パスワード更新申請書 as PDF bytes, ready to print, sign and FAX."""
-    from reportlab.lib.colors import black
     from reportlab.lib.units import mm
     from reportlab.platypus import Spacer, Table
 
@@ -278,7 +263,7 @@ def render_application(
     story: list[Flowable] = [
         kit.para(t("ja", "doc.title"), kit.title),
         kit.para(t("en", "doc.title"), kit.title_en),
-        Spacer(1, 3 * mm),
+        Spacer(1, 2 * mm),
     ]
 
     # To UMIN and where to FAX it (left), the date of application (right).
@@ -302,7 +287,7 @@ def render_application(
         style=_grid_style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                            ("VALIGN", (0, 0), (-1, -1), "TOP")], lines=False),
     )
-    story += [header, Spacer(1, 3 * mm)]
+    story += [header, Spacer(1, 2.5 * mm)]
 
     # The answers.
     data: list[list[Any]] = []
@@ -315,12 +300,13 @@ def render_application(
             seen_find_id = True
             spans.append(("SPAN", (0, len(data)), (1, len(data))))
             data.append([
-                [kit.para(t("ja", "doc.find_id"), kit.heading), kit.para(t("en", "doc.find_id"), kit.sublabel)],
+                [kit.para(t("ja", "doc.find_id"), kit.heading),
+                 kit.para(t("en", "doc.find_id"), kit.sublabel)],
                 "",
             ])
         data.append([kit.label_cell(row.label_ja, row.label_en), kit.para(row.value, kit.value)])
     story.append(Table(data, colWidths=[label_w, value_w], style=_grid_style(spans), splitInRow=1))
-    story.append(Spacer(1, 3 * mm))
+    story.append(Spacer(1, 2.5 * mm))
 
     # Consent: what was agreed to, when, and which version of the rules.
     consent = application.consent
@@ -339,7 +325,7 @@ def render_application(
         colWidths=[label_w, value_w],
         style=_grid_style(),
     ))
-    story.append(Spacer(1, 3 * mm))
+    story.append(Spacer(1, 2.5 * mm))
 
     # Signature and seal; for a group-representative ID, the representative signs too.
     sig_rows: list[list[Any]] = [[
@@ -378,12 +364,15 @@ def render_application(
         story.append(kit.mixed(t("ja", "doc.unprintable"), t("en", "doc.unprintable"), kit.note))
 
     def footer(page: int, pages: int) -> str:
-        return f"{t('ja', 'doc.page', page=page, pages=pages)}　({t('en', 'doc.page', page=page, pages=pages)})"
+        ja, en = (t(lang, "doc.page", page=page, pages=pages) for lang in ("ja", "en"))
+        return f"{ja}　({en})"
 
     return _build(story, title=PDF_TITLE, font_path=font_path, invariant=invariant, footer=footer)
 
 
-def render_guidance(*, lang: str, project: str, contact: str, font_path: Path, invariant: bool = False) -> bytes:
+def render_guidance(
+    *, lang: str, project: str, contact: str, font_path: Path, invariant: bool = False
+) -> bytes:
     """A one-page handout for someone who was never issued an INDICE password. No personal data."""
     from reportlab.lib.units import mm
     from reportlab.platypus import Spacer, Table
@@ -395,7 +384,7 @@ def render_guidance(*, lang: str, project: str, contact: str, font_path: Path, i
     project_p = _printable(project, font_path)[0]
     contact_p = _printable(contact, font_path)[0]
 
-    def both(key: str, style: Any, small: Any, **params: object) -> list[Flowable]:
+    def both(key: str, style: ParagraphStyle, small: ParagraphStyle, **params: object) -> list[Flowable]:
         out: list[Flowable] = []
         for line in _text(lang, key, **params).split("\n"):
             out.append(kit.para(line, style))

@@ -35,7 +35,7 @@ def load_font(path: Path) -> TTFont:
     from reportlab.pdfbase.ttfonts import TTFont
 
     if not path.is_file():
-        raise FileNotFoundError(f"font file not found: {path} (install fonts-ipaexfont-gothic or set [document] font)")
+        raise FileNotFoundError(f"font file not found: {path} (set document.font)")
     with _lock:
         font = TTFont(FONT_NAME, str(path))
         pdfmetrics.registerFont(font)

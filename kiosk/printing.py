@@ -230,7 +230,7 @@ def _call(target: PrintTarget, what: str, fn: Callable[[cups.Connection], T]) ->
     def work() -> None:
         try:
             result.append(fn(_connect(target)))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+        except BaseException as exc:  # re-raised in the caller
             error.append(exc)
 
     worker = threading.Thread(target=work, name=f"cups-{what}", daemon=True)
@@ -274,7 +274,7 @@ def submit(
             # Do not leave a half-created job held at the server.
             try:
                 conn.cancelJob(job_id, purge_job=True)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.warning("could not cancel incomplete job %d", job_id)
             raise
         return job_id

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from collections.abc import Callable
 
 from kiosk.application import Application, Checked, ConsentRecord, IdType, Route, check
 

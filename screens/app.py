@@ -112,11 +112,16 @@ class KioskApp(App[None], inherit_bindings=False):
     def wipe(self, reason: str) -> None:
         """End the session: forget everything, discard every screen that held it, show welcome."""
         self.session.wipe(reason)
+        self.session.lang = self.config.kiosk.language
         self._idle_warned = False
-        while len(self.screen_stack) > 1:
+        # Every step screen above welcome is popped and so discarded with what it held. Welcome itself
+        # never holds personal data; it is only reset to the kiosk's language.
+        while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.push_screen(WelcomeScreen())
         self.clear_notifications()
+        welcome = self.screen_stack[-1]
+        if isinstance(welcome, WelcomeScreen):
+            self.call_later(welcome.reset)
 
     # --- the core, on the screens' behalf -----------------------------------------------------
 
@@ -134,15 +139,10 @@ class KioskApp(App[None], inherit_bindings=False):
             return ""  # the PDF step will report the missing font; the form stays usable
 
     def review_rows(self, application: Application) -> list[tuple[str, str]]:
-        lang = self.session.lang
-        rows = [
-            (t(lang, "review.route"), t(lang, f"route.{application.route}.title")),
-            (t(lang, "review.id_type"), t(lang, f"id_type.{application.id_type}")),
-            (t(lang, "review.project"), application.project),
-        ]
         from kiosk import document  # reportlab stays out of start-up
 
-        return rows + document.pdf_text_for_review(application)
+        return document.pdf_text_for_review(application, font_path=self.config.document.font,
+                                            lang=self.session.lang)
 
     def print_application(self, on_progress: Callable[[Progress], None], stop: threading.Event) -> Outcome:
         """Render and print the session's application (runs in a worker thread)."""
@@ -200,7 +200,8 @@ class KioskApp(App[None], inherit_bindings=False):
                 self.session.wipe("quit")
                 self.exit()
 
-        self.push_screen(ConfirmScreen(t(self.session.lang, "confirm.start_over"), self.session.lang), answered)
+        lang = self.session.lang
+        self.push_screen(ConfirmScreen(t(lang, "confirm.start_over"), lang), answered)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.

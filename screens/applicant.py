@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from kiosk import application as model
@@ -43,10 +43,10 @@ class ApplicantScreen(KioskScreen):
                 yield Static(self.t("applicant.group_heading"), classes="subheading")
                 yield self._field("representative_name")
             yield Static("", id="form-problem", classes="problem")
-            yield self.nav_buttons(
-                Button(self.t("button.back"), id="back"),
-                Button(self.t("button.next"), id="next", variant="primary"),
-            )
+        yield self.nav_buttons(
+            Button(self.t("button.back"), id="back"),
+            Button(self.t("button.next"), id="next", variant="primary"),
+        )
         yield from self.compose_footer()
 
     def _field(self, key: str) -> Vertical:
@@ -54,14 +54,18 @@ class ApplicantScreen(KioskScreen):
         required = model.required_when_shown(key, session.route or Route.INDICE_ONLY)
         mark = " *" if required else f" ({self.t('optional')})"
         return Vertical(
-            Label(self.t(f"field.{key}") + mark, classes="field-label"),
-            Input(
-                value=session.answers.get(key, ""),
-                placeholder=self.t(f"placeholder.{key}"),
-                id=key,
-                # Long enough for any honest answer, short enough that a paste cannot flood the form.
-                max_length=model.FIELD_BY_KEY[key].max_len * 4,
-                select_on_focus=False,
+            Horizontal(
+                Label(self.t(f"field.{key}") + mark, classes="field-label"),
+                Input(
+                    value=session.answers.get(key, ""),
+                    placeholder=self.t(f"placeholder.{key}"),
+                    id=key,
+                    # Long enough for any honest answer, short enough that a paste cannot flood the form.
+                    max_length=model.FIELD_BY_KEY[key].max_len * 4,
+                    select_on_focus=False,
+                    compact=True,
+                ),
+                classes="field-row",
             ),
             Static("", id=f"problem-{key}", classes="problem"),
             id=f"field-{key}",

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from screens.app import KioskApp
 
 
+# Textual wraps lines only at spaces, and Japanese has none between words: one space inside a Japanese
+# sentence ("UMIN ID") makes the rest of it jump to the next line. U+2800 draws as a blank cell but is not
+# whitespace, so Japanese text folds at the edge instead, as Japanese text should.
+_JA_BLANK = str.maketrans({" ": "\u2800"})
+
+
+def display(lang: str, text: str) -> str:
+    return text.translate(_JA_BLANK) if lang == "ja" else text
+
+
 class KioskScreen(Screen[None], inherit_bindings=False):
     """A step of the session. Subclasses list their keys in KEYS as (keys, action, catalogue key)."""
 
@@ -27,7 +37,7 @@ class KioskScreen(Screen[None], inherit_bindings=False):
     HAS_START_OVER: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        super().__init__(id=self.step_id())
+        super().__init__(id=str(self.step_id()))
         keys = list(self.KEYS)
         if self.HAS_START_OVER:
             keys.append(("f9", "app.start_over", "key.start_over"))
@@ -47,7 +57,7 @@ class KioskScreen(Screen[None], inherit_bindings=False):
         return self.kiosk.session.lang
 
     def t(self, key: str, **params: object) -> str:
-        return t(self.lang, key, **params)
+        return display(self.lang, t(self.lang, key, **params))
 
     def compose_header(self) -> ComposeResult:
         yield Static(self.t("app.title"), id="title-bar")

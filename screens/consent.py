@@ -1,4 +1,4 @@
-"""Step 2: UMIN's five password-handling rules and the kiosk's data note; agree only after reading to the end."""
+"""Step 2: UMIN's five password rules and the kiosk's data note; agree only after reading to the end."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.widgets import Button, Static
 
 from kiosk.flow import Step
 from kiosk.text import t
-from screens.base import KioskScreen
+from screens.base import KioskScreen, display
 
 RULES = ("consent.rule1", "consent.rule2", "consent.rule3", "consent.rule4", "consent.rule5")
 DATA_NOTES = ("consent.data1", "consent.data2", "consent.data3", "consent.data4")
@@ -31,10 +31,10 @@ class ConsentScreen(KioskScreen):
                 yield Static(self.t("consent.rules_intro"), classes="note")
                 for number, key in enumerate(RULES, 1):
                     # UMIN's rules are shown as written, in Japanese; an English reader also gets a rendering.
-                    yield Static(f"{number}. {t('ja', key)}", classes="rule")
+                    yield Static(display("ja", f"{number}．{t('ja', key)}"), classes="rule")
                     if self.lang != "ja":
                         yield Static(f"   {t(self.lang, key)}", classes="rule-en")
-                yield Static(t("ja", "consent.rules_note"), classes="rule")
+                yield Static(display("ja", t("ja", "consent.rules_note")), classes="rule")
                 if self.lang != "ja":
                     yield Static(t(self.lang, "consent.rules_note"), classes="rule-en")
                 yield Static(self.t("consent.data_heading"), classes="subheading")
@@ -42,11 +42,11 @@ class ConsentScreen(KioskScreen):
                     yield Static("・" + self.t(key, queue=self.kiosk.target.queue), classes="rule")
                 yield Static("━" * 8, id="consent-end")
             yield Static(self.t("consent.scroll_hint"), id="consent-hint")
-            yield self.nav_buttons(
-                Button(self.t("button.back"), id="back"),
-                Button(self.t("consent.disagree"), id="disagree", variant="error"),
-                Button(self.t("consent.agree"), id="agree", variant="success", disabled=True),
-            )
+        yield self.nav_buttons(
+            Button(self.t("button.back"), id="back"),
+            Button(self.t("consent.disagree"), id="disagree", variant="error"),
+            Button(self.t("consent.agree"), id="agree", variant="success", disabled=True),
+        )
         yield from self.compose_footer()
 
     def on_mount(self) -> None:

@@ -43,7 +43,7 @@ class DoneScreen(KioskScreen):
                 chars = " ".join(dict.fromkeys("".join(application.unprintable.values())))
                 yield Static(self.t("done.handwrite", chars=chars), classes="problem -shown -warning",
                              markup=False)
-            yield self.nav_buttons(Button(self.t("done.finish"), id="finish", variant="primary"))
+        yield self.nav_buttons(Button(self.t("done.finish"), id="finish", variant="primary"))
         yield from self.compose_footer()
 
     def on_mount(self) -> None:

@@ -33,11 +33,11 @@ class GuidanceScreen(KioskScreen):
             yield Static(self.t("guidance.ncd.heading"), classes="subheading")
             yield Static(self.t("guidance.ncd.body"))
             yield Static("", id="guidance-status")
-            yield self.nav_buttons(
-                Button(self.t("button.back"), id="back"),
-                Button(self.t("guidance.print"), id="print-guidance"),
-                Button(self.t("guidance.finish"), id="finish", variant="primary"),
-            )
+        yield self.nav_buttons(
+            Button(self.t("button.back"), id="back"),
+            Button(self.t("guidance.print"), id="print-guidance"),
+            Button(self.t("guidance.finish"), id="finish", variant="primary"),
+        )
         yield from self.compose_footer()
 
     def on_mount(self) -> None:

@@ -32,10 +32,10 @@ class ReviewScreen(KioskScreen):
                     yield Static(value or self.t("review.empty"), classes="review-value", markup=False)
             if application.unprintable:
                 yield Static(self.t("applicant.unprintable_note"), classes="problem -shown -warning")
-            yield self.nav_buttons(
-                Button(self.t("review.edit"), id="edit"),
-                Button(self.t("review.confirm"), id="confirm", variant="primary"),
-            )
+        yield self.nav_buttons(
+            Button(self.t("review.edit"), id="edit"),
+            Button(self.t("review.confirm"), id="confirm", variant="primary"),
+        )
         yield from self.compose_footer()
 
     def on_mount(self) -> None:

@@ -5,12 +5,35 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
+from textual.content import Content, ContentText
+from textual.geometry import Size
 from textual.widgets import Button, RadioButton, RadioSet, Static
 
 from kiosk.application import IdType, Route
 from kiosk.flow import Step
 from screens.base import KioskScreen
+
+
+class ChoiceButton(RadioButton):
+    """A radio button whose label may have a second line: the plain-words hint under the choice."""
+
+    DEFAULT_CSS = """
+    ChoiceButton {
+        width: 100%;
+        height: auto;
+        text-wrap: wrap;
+        text-overflow: fold;
+    }
+    """
+
+    def _make_label(self, label: ContentText) -> Content:
+        # Hint lines are indented to sit under the title, past the radio mark.
+        text = label if isinstance(label, str) else label.plain
+        return Content(text.rstrip().replace("\n", "\n      "))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.render().wrap(width))
 
 
 class RouteScreen(KioskScreen):
@@ -27,7 +50,7 @@ class RouteScreen(KioskScreen):
             yield Static(self.t("route.heading"), classes="heading")
             with RadioSet(id="route"):
                 for route in Route:
-                    yield RadioButton(
+                    yield ChoiceButton(
                         f"{self.t(f'route.{route}.title')}\n{self.t(f'route.{route}.hint')}",
                         id=f"route-{route}",
                         value=session.route is route,
@@ -36,14 +59,13 @@ class RouteScreen(KioskScreen):
             with RadioSet(id="id-type"):
                 yield RadioButton(self.t("id_type.personal"), id="id-personal",
                                   value=session.id_type is IdType.PERSONAL)
-                yield RadioButton(self.t("id_type.group") + "  (" + self.t("id_type.group.hint") + ")",
+                yield ChoiceButton(self.t("id_type.group") + "\n" + self.t("id_type.group.hint"),
                                   id="id-group", value=session.id_type is IdType.GROUP)
             yield Static("", id="route-problem", classes="problem")
-            with Vertical(classes="nav-holder"):
-                yield self.nav_buttons(
-                    Button(self.t("button.back"), id="back"),
-                    Button(self.t("button.next"), id="next", variant="primary"),
-                )
+        yield self.nav_buttons(
+            Button(self.t("button.back"), id="back"),
+            Button(self.t("button.next"), id="next", variant="primary"),
+        )
         yield from self.compose_footer()
 
     def on_mount(self) -> None:

@@ -34,11 +34,11 @@ class SendScreen(KioskScreen):
             yield LoadingIndicator(id="spinner")
             yield Static(self.t("send.rendering"), id="send-status")
             yield Static("", id="send-hint", classes="note")
-            yield self.nav_buttons(
-                Button(self.t("button.back"), id="back"),
-                Button(self.t("send.retry"), id="retry", variant="warning"),
-                Button(self.t("send.next"), id="next", variant="success"),
-            )
+        yield self.nav_buttons(
+            Button(self.t("button.back"), id="back"),
+            Button(self.t("send.retry"), id="retry", variant="warning"),
+            Button(self.t("send.next"), id="next", variant="success"),
+        )
         yield from self.compose_footer()
 
     def on_mount(self) -> None:

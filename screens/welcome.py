@@ -28,8 +28,9 @@ class WelcomeScreen(KioskScreen):
             yield Static(self.t("welcome.no_password"), classes="note")
             yield Static(self.t("welcome.language"), classes="label")
             with Horizontal(classes="choices"):
-                yield Button("日本語", id="lang-ja", classes="lang" + (" -chosen" if self.lang == "ja" else ""))
-                yield Button("English", id="lang-en", classes="lang" + (" -chosen" if self.lang == "en" else ""))
+                for lang, name in (("ja", "日本語"), ("en", "English")):
+                    chosen = " -chosen" if self.lang == lang else ""
+                    yield Button(name, id=f"lang-{lang}", classes="lang" + chosen)
             yield Button(self.t("welcome.start"), id="start", variant="primary")
         yield from self.compose_footer()
 
@@ -48,6 +49,10 @@ class WelcomeScreen(KioskScreen):
 
     async def action_toggle_lang(self) -> None:
         await self.set_lang("en" if self.lang == "ja" else "ja")
+
+    async def reset(self) -> None:
+        await self.set_lang(self.kiosk.session.lang)
+        self.query_one("#start", Button).focus()
 
     async def set_lang(self, lang: str) -> None:
         focused = self.focused.id if self.focused else None

@@ -1,5 +1,9 @@
 """kiosk.printing against a real private cupsd + ippeveprinter (no mocks)."""
 
+# The fixtures are imported so this file also runs without tests/conftest.py;
+# pytest injects them by parameter name, which ruff reads as a redefinition.
+
+
 from __future__ import annotations
 
 import io
@@ -30,7 +34,6 @@ from kiosk.printing import (
     server_from_env_or,
     submit,
 )
-from tests.cups_fixture import print_target, private_cups  # noqa: F401
 
 
 def make_pdf(text: str) -> bytes:

@@ -195,5 +195,7 @@ TEXT: dict[str, str] = {
     "doc.route.indice-and-general": "INDICE and general password",
     "doc.id_type.personal": "personal ID",
     "doc.id_type.group": "group-representative ID",
+    "doc.date": "{year:04d}-{month:02d}-{day:02d}",
+    "guidance.umin_page": "UMIN's page on INDICE passwords",
     "doc.page": "page {page} of {pages}",
 }

@@ -193,5 +193,7 @@ TEXT: dict[str, str] = {
     "doc.route.indice-and-general": "INDICE用と一般用のパスワード更新",
     "doc.id_type.personal": "個人用ID",
     "doc.id_type.group": "団体代表用ID",
+    "doc.date": "{year:04d}年{month:02d}月{day:02d}日",
+    "guidance.umin_page": "UMIN「症例登録(INDICE)用パスワードについて」のページ",
     "doc.page": "{page} / {pages} ページ",
 }

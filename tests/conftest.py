@@ -1,0 +1,44 @@
+"""Shared fixtures: a private CUPS for the whole run, and an app wired to it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import Config, CupsSettings
+from kiosk.printing import PrintTarget
+from tests.cups_fixture import print_target, private_cups  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_machine_cups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test may reach the machine's own CUPS by accident."""
+    monkeypatch.setenv("CUPS_SERVER", "127.0.0.1:9")  # discard port: refuses at once
+    yield
+
+
+@pytest.fixture
+def config(private_cups) -> Config:  # noqa: F811
+    return Config(cups=CupsSettings(server=private_cups.server, queue=private_cups.queue, timeout=5.0,
+                                    max_wait=20.0))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _freeze_cursor_blink() -> Iterator[None]:
+    # Snapshots must not depend on where the cursor blink was when the screen was captured.
+    os.environ["TEXTUAL_ANIMATIONS"] = "none"
+    from textual.widgets import Input
+
+    original = Input._toggle_cursor
+    Input._toggle_cursor = lambda self: None  # type: ignore[method-assign]
+    yield
+    Input._toggle_cursor = original  # type: ignore[method-assign]
+
+
+def target_for(cups: object) -> PrintTarget:
+    return PrintTarget(server=cups.server, queue=cups.queue, timeout=5.0)  # type: ignore[attr-defined]

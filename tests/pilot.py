@@ -1,0 +1,104 @@
+"""Helpers that drive the kiosk the way a person does: keys and clicks, by the contract's ids."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import Mapping
+
+from pypdf import PdfReader
+from textual.pilot import Pilot
+from textual.widgets import Button, Input
+
+from screens.app import KioskApp
+
+SIZE = (80, 24)
+
+PERSON = {
+    "umin_id": "suzuki-kyt",
+    "name_kanji": "鈴木 一郎",
+    "name_kana": "すずき いちろう",  # hiragana on purpose: the form converts it
+    "name_roman": "Ichiro Suzuki",
+    "institution": "架空大学医学部附属病院",
+    "department": "産婦人科",
+    "position": "講師",
+    "phone": "０７５－７５１－３１１１",  # full-width on purpose
+    "email": "suzuki@example.ac.jp",
+}
+
+
+async def wait_for(pilot: Pilot, condition: object, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():  # type: ignore[operator]
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting; screen is {pilot.app.screen.id}")
+        await pilot.pause(0.05)
+
+
+async def start(pilot: Pilot) -> None:
+    await wait_for(pilot, lambda: pilot.app.screen.id == "welcome")
+    await pilot.click("#start")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "consent")
+
+
+async def agree(pilot: Pilot) -> None:
+    """Read to the end with the keyboard, then agree."""
+    await start(pilot)
+    await pilot.press("end")
+    await wait_for(pilot, lambda: not pilot.app.screen.query_one("#agree", Button).disabled)
+    await pilot.click("#agree")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "route")
+
+
+async def choose(pilot: Pilot, route: str, id_type: str = "personal") -> None:
+    await pilot.click(f"#route-{route}")
+    await pilot.click(f"#id-{id_type}")
+    await pilot.click("#next")
+    expected = "guidance" if route == "not-issued" else "applicant"
+    await wait_for(pilot, lambda: pilot.app.screen.id == expected)
+
+
+async def fill(pilot: Pilot, answers: Mapping[str, str]) -> None:
+    screen = pilot.app.screen
+    for key, value in answers.items():
+        field = screen.query_one(f"#{key}", Input)
+        field.focus()
+        field.value = value  # as a paste or an IME commit would
+        await pilot.pause()
+    screen.query_one("#next", Button).focus()
+    await pilot.pause()
+
+
+async def submit_form(pilot: Pilot) -> None:
+    await pilot.click("#next")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "review")
+
+
+async def print_and_wait(pilot: Pilot) -> None:
+    await pilot.click("#confirm")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "send")
+    await wait_for(pilot, lambda: pilot.app.screen.outcome is not None, timeout=40)  # type: ignore[attr-defined]
+
+
+def pdf_text(data: bytes) -> str:
+    text = "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+    return re.sub(r"\s+", "", text)
+
+
+def compact(value: str) -> str:
+    return re.sub(r"\s+", "", value)
+
+
+def new_app(config: object, **kwargs: object) -> KioskApp:
+    return KioskApp(config, **kwargs)  # type: ignore[arg-type]
+
+
+def shown(widget: object) -> str:
+    """The text a widget shows, with the Japanese no-break blanks read as the spaces they stand for."""
+    return str(widget.render()).replace("\u2800", " ")  # type: ignore[attr-defined]
+
+
+def screen_text(app: KioskApp, selector: str = "Static") -> str:
+    return " ".join(shown(w) for w in app.screen.query(selector))

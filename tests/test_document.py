@@ -1,0 +1,377 @@
+"""The printed application and guidance: real PDFs, read back with pypdf and poppler."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from kiosk.application import FIELDS, GETA, Application, IdType, Route, check
+from kiosk.document import (
+    PDF_TITLE,
+    UMIN_PAGE_URL,
+    pdf_text_for_review,
+    render_application,
+    render_guidance,
+    sample_application,
+)
+from kiosk.fonts import DEFAULT_FONT_PATH, load_font
+from kiosk.text import t
+
+FONT = DEFAULT_FONT_PATH
+FAX = "03-5689-0726"
+NOW = datetime(2025, 1, 15, 10, 30)
+
+pytestmark = pytest.mark.skipif(not FONT.is_file(), reason="IPAexGothic is not installed")
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def render(application: Application) -> bytes:
+    return render_application(application, font_path=FONT, fax_number=FAX, invariant=True)
+
+
+def squash(text: str) -> str:
+    """Drop all whitespace: pypdf and pdftotext space CJK and wrapped lines differently."""
+    return "".join(text.split())
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def sized_runs(pdf: bytes) -> list[tuple[str, float]]:
+    """Every shown text run with its effective font size in points (Tf size x text and CTM scale)."""
+    runs: list[tuple[str, float]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            runs.append((text, size * abs(tm[3]) * abs(cm[3])))
+
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=visit)
+    return runs
+
+
+def text_at_least(pdf: bytes, points: float) -> str:
+    """All text drawn at ``points`` or larger, in drawing order, whitespace removed."""
+    return squash("".join(text for text, size in sized_runs(pdf) if size >= points - 0.01))
+
+
+def page_count(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.fixture(scope="module")
+def sample() -> Application:
+    return sample_application(NOW)
+
+
+@pytest.fixture(scope="module")
+def sample_pdf(sample: Application) -> bytes:
+    return render(sample)
+
+
+def group_application(sample: Application) -> Application:
+    answers = dict(sample.answers)
+    answers["representative_name"] = "佐藤 花子"
+    return replace(sample, id_type=IdType.GROUP, answers=answers)
+
+
+# ------------------------------------------------------------------------------------------- content
+
+
+def test_sample_is_valid_and_fictional(sample: Application) -> None:
+    checked = check(sample.route, sample.id_type, sample.answers)
+    assert checked.ok, checked.problems
+    assert sample.route is Route.INDICE_ONLY
+    assert sample.id_type is IdType.PERSONAL
+    assert sample.answers["email"].endswith("@example.ac.jp")
+    assert sample.consent.agreed_at <= sample.applied_on
+
+
+def test_every_answer_is_printed(sample: Application, sample_pdf: bytes) -> None:
+    assert sample_pdf.startswith(b"%PDF")
+    text = squash(pdf_text(sample_pdf))
+    for key, value in sample.answers.items():
+        assert squash(value) in text, key
+    assert squash(t("ja", "doc.title")) in text
+    assert squash(t("en", "doc.title")) in text
+    assert squash(t("ja", "doc.to")) in text
+    assert "2025年01月15日" in text
+    assert squash(t("ja", "doc.route.indice-only")) in text
+    assert squash(t("ja", "doc.id_type.personal")) in text
+    assert squash(sample.project) in text
+    assert squash(t("ja", "doc.consent")) in text
+    assert squash(sample.consent.agreed_at.strftime("%Y-%m-%d %H:%M")) in text
+    assert sample.consent.terms_version in text
+    assert t("ja", "doc.signature") in text and t("ja", "doc.seal") in text
+    assert squash(f"{t('ja', 'doc.fax_to')} {FAX}") in text
+    assert squash(t("ja", "doc.no_password")) in text
+    assert squash(t("ja", "doc.page", page=1, pages=1)) in text
+    assert squash(t("ja", "doc.unprintable")) not in text  # nothing was replaced
+    assert squash(t("ja", "doc.find_id")) not in text  # no find-ID answers on this route
+
+
+def test_sample_is_one_page_with_poppler_too(sample_pdf: bytes) -> None:
+    assert page_count(sample_pdf) == 1
+    out = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=sample_pdf, capture_output=True, check=True
+    )
+    text = squash(out.stdout.decode())
+    assert "yamada-tky" in text and "山田太郎" in text and "架空大学病院" in text
+
+
+def test_review_rows_are_what_is_printed(sample: Application, sample_pdf: bytes) -> None:
+    rows = pdf_text_for_review(sample)
+    labels = [label for label, _ in rows]
+    answer_labels = [t("ja", f"field.{spec.key}") for spec in FIELDS if spec.key in sample.answers]
+    assert labels[-len(answer_labels):] == answer_labels  # FIELDS order, at the end
+    assert labels[0] == t("ja", "doc.applied_on")
+    text = squash(pdf_text(sample_pdf))
+    for label, value in rows:
+        assert squash(label) in text
+        assert squash(value) in text
+    assert [label for label, _ in pdf_text_for_review(sample, lang="en")][-1] == t("en", "field.email")
+
+
+def test_find_id_heading_only_with_find_id_answers(sample: Application) -> None:
+    answers = dict(sample.answers, umin_id="", past_affiliations="架空市立病院（2015〜2020年）",
+                   alma_mater="架空大学 2010年卒", societies="日本架空学会", license="医師 第000000号")
+    pdf = render(replace(sample, route=Route.INDICE_AND_GENERAL, answers=answers))
+    text = squash(pdf_text(pdf))
+    assert squash(t("ja", "doc.find_id")) in text
+    assert squash(t("ja", "doc.route.indice-and-general")) in text
+    assert text.index(squash(t("ja", "doc.find_id"))) < text.index("架空市立病院")
+    assert text.index("yamada@example.ac.jp") < text.index(squash(t("ja", "doc.find_id")))
+
+
+def test_group_id_has_representative(sample: Application, sample_pdf: bytes) -> None:
+    group_pdf = render(group_application(sample))
+    text = squash(pdf_text(group_pdf))
+    assert "佐藤花子" in text
+    assert squash(t("ja", "doc.representative_signature")) in text
+    assert squash(t("ja", "doc.id_type.group")) in text
+    assert page_count(group_pdf) == 1
+
+    personal = squash(pdf_text(sample_pdf))
+    assert squash(t("ja", "doc.representative_signature")) not in personal
+    assert squash(t("ja", "doc.representative")) not in personal
+    assert "佐藤花子" not in personal
+
+
+def test_worst_normal_case_fits_one_page(sample: Application) -> None:
+    """Group ID, unknown UMIN ID, every find-ID answer filled in: still one page at ordinary lengths."""
+    answers = dict(sample.answers, umin_id="", past_affiliations="架空市立病院（2015〜2020年）",
+                   alma_mater="架空大学 2010年卒", societies="日本架空学会", license="医師 第000000号",
+                   representative_name="佐藤 花子", name_kanji="𠮷田 太郎")
+    app = replace(sample, route=Route.INDICE_AND_GENERAL, id_type=IdType.GROUP, answers=answers)
+    assert page_count(render(app)) == 1
+
+
+def test_markup_prints_literally(sample: Application) -> None:
+    value = "<b>x</b> & y &amp; <font size=1>z</font>"
+    pdf = render(replace(sample, answers=dict(sample.answers, institution=value)))
+    assert squash(value) in squash(pdf_text(pdf))
+    assert dict(pdf_text_for_review(replace(sample, answers=dict(sample.answers, institution=value))))[
+        t("ja", "field.institution")
+    ] == value
+
+
+# --------------------------------------------------------------------------------------- unprintables
+
+
+def test_unprintable_characters_become_geta(sample: Application) -> None:
+    name = "\U00020bb7野 葛\U000e0100飾 😀"
+    app = replace(sample, answers=dict(sample.answers, name_kanji=name))
+    pdf = render(app)
+    text = pdf_text(pdf)
+    assert squash(f"{GETA}野 {GETA}飾 {GETA}") in squash(text)
+    for original in ("\U00020bb7", "😀", "\U000e0100", "葛"):
+        assert original not in text
+    assert squash(t("ja", "doc.unprintable")) in squash(text)
+    review = dict(pdf_text_for_review(app))[t("ja", "field.name_kanji")]
+    assert review == f"{GETA}野 {GETA}飾 {GETA}"
+    assert not set(review) & {"\U00020bb7", "😀", "\U000e0100", "葛"}
+
+
+def test_compatibility_ideograph_is_kept(sample: Application) -> None:
+    has_it = 0xFA19 in load_font(FONT).face.charToGlyph
+    app = replace(sample, answers=dict(sample.answers, name_kanji="\ufa19田 太郎"))
+    text = pdf_text(render(app))
+    review = dict(pdf_text_for_review(app))[t("ja", "field.name_kanji")]
+    if has_it:
+        assert "\ufa19田" in text  # not NFKC'd to U+795E
+        assert "\u795e" not in text
+        assert review == "\ufa19田 太郎"
+    else:
+        assert f"{GETA}田" in text
+        assert review.startswith(GETA)
+
+
+# ------------------------------------------------------------------------------------ fonts and sizes
+
+
+def test_only_embedded_ipaexgothic(sample: Application, sample_pdf: bytes) -> None:
+    group_pdf = render(group_application(sample))
+    guidance = render_guidance(lang="ja", project="架空プロジェクト", contact="事務局", font_path=FONT)
+    for pdf in (sample_pdf, group_pdf, guidance):
+        out = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+        rows = out.splitlines()[2:]
+        assert rows, out
+        for row in rows:
+            name = row.split()[0]
+            assert name.split("+")[-1] == "IPAexGothic", row
+            # columns: name type encoding emb sub uni object ID
+            assert re.search(r"\s(yes)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+\s*$", row), row
+        assert b"Helvetica" not in pdf
+
+
+def test_values_at_least_12pt_labels_at_least_10pt(sample: Application) -> None:
+    answers = dict(sample.answers, umin_id="", past_affiliations="架空市立病院",
+                   alma_mater="架空大学 2010年卒", representative_name="佐藤 花子")
+    app = replace(sample, route=Route.INDICE_AND_GENERAL, id_type=IdType.GROUP, answers=answers)
+    pdf = render(app)
+    runs = sized_runs(pdf)
+    assert min(size for _, size in runs) >= 7 - 0.01  # English sub-labels are the smallest type
+    big = text_at_least(pdf, 12)
+    for label, value in pdf_text_for_review(app):
+        if value:
+            assert squash(value) in big, (label, value)
+    labels = text_at_least(pdf, 10)
+    for label, _ in pdf_text_for_review(app):
+        assert squash(label) in labels, label
+    assert squash(f"{t('ja', 'doc.fax_to')} {FAX}") in text_at_least(pdf, 16)
+
+
+def test_black_on_white_only(sample_pdf: bytes) -> None:
+    for page in PdfReader(io.BytesIO(sample_pdf)).pages:
+        stream = page.get_contents()
+        assert stream is not None
+        data = stream.get_data().decode("latin-1")
+        colours = re.findall(r"((?:[\d.]+\s+){1,4})(rg|RG|g|G|k|K|sc|SC|scn|SCN)\b", data)
+        assert colours
+        for operands, _ in colours:
+            values = [float(v) for v in operands.split()]
+            assert all(v == 0 for v in values), operands  # pure black
+        assert not re.search(r"(?m)(^|\s)(f\*?|F|B\*?|b\*?)\s*$", data)  # nothing is filled
+
+
+# ------------------------------------------------------------------------------- determinism, metadata
+
+
+def test_invariant_bytes(sample: Application, sample_pdf: bytes) -> None:
+    other = render(replace(sample, answers=dict(sample.answers, position="教授")))
+    assert render(sample) == sample_pdf
+    assert other != sample_pdf
+    assert render(sample) == sample_pdf  # still the same after rendering something else
+
+
+def test_metadata_holds_no_personal_data(sample: Application, sample_pdf: bytes) -> None:
+    meta = PdfReader(io.BytesIO(sample_pdf)).metadata
+    assert meta is not None
+    assert meta.title == PDF_TITLE
+    everything = " ".join(str(v) for v in meta.values())
+    for value in sample.answers.values():
+        assert value not in everything
+    assert not meta.subject
+
+
+# ----------------------------------------------------------------------------------------- robustness
+
+
+def wide(kind: str, length: int) -> str:
+    return {"text": "漢", "kana": "ア"}.get(kind, "W") * length
+
+
+def test_longest_values_render_completely(sample: Application) -> None:
+    answers = {spec.key: wide(spec.kind, spec.max_len) for spec in FIELDS}
+    app = replace(sample, route=Route.INDICE_AND_GENERAL, id_type=IdType.GROUP, answers=answers)
+    pdf = render(app)
+    assert pdf.startswith(b"%PDF")
+    big = text_at_least(pdf, 12)
+    pages = page_count(pdf)
+    assert pages <= 2
+    position = 0
+    for spec in FIELDS:  # in order, each whole
+        found = big.find(answers[spec.key], position)
+        assert found >= 0, spec.key
+        position = found + len(answers[spec.key])
+    text = squash(pdf_text(pdf))
+    assert squash(t("ja", "doc.page", page=pages, pages=pages)) in text
+
+
+def test_120_char_value_stays_on_the_page(sample: Application) -> None:
+    value = "W" * 120
+    pdf = render(replace(sample, answers=dict(sample.answers, email=value)))
+    out = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True)
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"', out.stdout.decode())
+    assert words
+    assert max(float(x_max) for _, x_max in words) < 595.27 - 30  # inside the right margin
+
+
+_ODD = st.sampled_from([
+    "\u202e", "\u202d", "\u2066", "\u200f", "\u200b", "\x00", "\n", "\t", "\x7f", "\ufeff",
+    "\U00020bb7", "\U0002a6b2", "\ufa19", "\U000e0100", "\ufe0f", "😀", "<", ">", "&", "&amp;", "<br/>", "〓",
+])
+_TEXT = st.lists(st.one_of(st.characters(exclude_categories=["Cs"]), _ODD), max_size=160).map("".join)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    values=st.fixed_dictionaries({spec.key: _TEXT for spec in FIELDS}),
+    group=st.booleans(),
+    fax=_TEXT,
+)
+def test_any_text_renders(sample: Application, values: dict[str, str], group: bool, fax: str) -> None:
+    app = replace(sample, answers=values, id_type=IdType.GROUP if group else IdType.PERSONAL,
+                  route=Route.INDICE_AND_GENERAL)
+    pdf = render_application(app, font_path=FONT, fax_number=fax or FAX, invariant=True)
+    assert pdf.startswith(b"%PDF")
+    for _, value in pdf_text_for_review(app):
+        assert not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+
+
+# ------------------------------------------------------------------------------------------ guidance
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_guidance_handout(sample: Application, lang: str) -> None:
+    project = "架空研究プロジェクト"
+    contact = "架空研究事務局 office@example.jp"
+    pdf = render_guidance(lang=lang, project=project, contact=contact, font_path=FONT, invariant=True)
+    assert pdf.startswith(b"%PDF")
+    assert page_count(pdf) == 1
+    text = squash(pdf_text(pdf))
+    assert squash(project) in text
+    assert squash(contact) in text
+    assert UMIN_PAGE_URL in text
+    for key in ("guidance.doc_title", "guidance.ncd.heading", "guidance.indice.heading"):
+        assert squash(t("ja", key)) in text and squash(t("en", key)) in text
+    for spec in FIELDS:  # no personal data and no form labels
+        if spec.key != "umin_id":
+            assert squash(t("ja", f"field.{spec.key}")) not in text
+    for value in sample.answers.values():
+        assert squash(value) not in text
+    assert render_guidance(lang=lang, project=project, contact=contact, font_path=FONT, invariant=True) == pdf
+
+
+# ------------------------------------------------------------------------------------------- imports
+
+
+def test_model_does_not_import_reportlab() -> None:
+    code = (
+        "import sys, kiosk.application, kiosk.fonts, kiosk.document; "
+        "assert not any(m.split('.')[0] == 'reportlab' for m in sys.modules), 'reportlab imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)

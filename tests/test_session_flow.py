@@ -1,0 +1,231 @@
+"""Whole sessions, driven like a person, printing to the private CUPS and reading back what arrived."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, Input, Static
+
+from kiosk.config import Config
+from tests.pilot import (
+    PERSON,
+    SIZE,
+    agree,
+    choose,
+    compact,
+    fill,
+    new_app,
+    pdf_text,
+    print_and_wait,
+    screen_text,
+    start,
+    submit_form,
+    wait_for,
+)
+
+
+def received_with(private_cups, needle: str) -> bytes:
+    for path in reversed(private_cups.received()):
+        data = path.read_bytes()
+        if needle in pdf_text(data):
+            return data
+    raise AssertionError(f"no PDF holding {needle!r} reached the printer")
+
+
+async def test_walk_up_session_prints_every_answer(config: Config, private_cups) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        assert app.screen.query_one("#general-password-note")  # says where the general password goes
+        await fill(pilot, PERSON)
+        await submit_form(pilot)
+        review = " ".join(str(s.render()) for s in app.screen.query(".review-value"))
+        assert "スズキ　イチロウ" in review  # hiragana became katakana, as printed
+        assert "075-751-3111" in review  # full-width digits became ASCII
+        await print_and_wait(pilot)
+        assert app.screen.outcome.kind == "completed"
+        status = str(app.screen.query_one("#send-status", Static).render())
+        assert "印刷が終わりました" in status
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        checklist = " ".join(str(s.render()) for s in app.screen.query(".checklist-item"))
+        assert "03-5689-0726" in checklist
+        await pilot.click("#finish")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        assert app.session.answers == {} and app.session.application is None and not app.session.agreed
+        assert len(app.screen_stack) == 2  # only the default screen and a fresh welcome remain
+
+    printed = pdf_text(received_with(private_cups, "鈴木一郎"))
+    expected = {**PERSON, "name_kana": "スズキ　イチロウ", "phone": "075-751-3111"}
+    for key, value in expected.items():
+        assert compact(value) in printed, key
+    assert "症例登録(INDICE)用パスワード更新申請書" in printed
+    assert "INDICE用のみパスワード更新" in printed
+
+
+async def test_unknown_id_group_route_keyboard_only(config: Config, private_cups) -> None:
+    """Route indice-and-general, UMIN ID left empty, a group ID: the find-ID and representative fields."""
+    app = new_app(config)
+    answers = {k: v for k, v in PERSON.items() if k != "umin_id"} | {
+        "name_kanji": "高橋 花子",
+        "past_affiliations": "架空市民病院（2010〜2015年）",
+        "alma_mater": "架空医科大学 2009年卒",
+        "societies": "日本産科婦人科学会",
+        "license": "医師 第999999号",
+        "representative_name": "田中 次郎",
+    }
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        # Keyboard only: the route RadioSet has focus; down arrows then enter choose.
+        await pilot.press("down", "enter")
+        await pilot.press("tab", "down", "enter")  # ID type: group
+        assert app.session.route == "indice-and-general" and app.session.id_type == "group"
+        await pilot.press("tab", "tab", "enter")  # back, next
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        assert app.screen.query_one("#find-id").display
+        assert app.screen.query_one("#group").display
+        await fill(pilot, answers)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.id == "review")
+        await pilot.press("enter")  # confirm has focus
+        await wait_for(pilot, lambda: app.screen.id == "send")
+        await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=40)
+        assert app.screen.outcome.kind == "completed"
+    printed = pdf_text(received_with(private_cups, "高橋花子"))
+    for key in ("past_affiliations", "alma_mater", "societies", "license", "representative_name"):
+        assert compact(answers[key]) in printed, key
+    assert "団体代表者署名" in printed
+
+
+async def test_bad_input_is_explained_in_place_and_nothing_is_lost(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, PERSON | {"umin_id": "Yamada_tky", "phone": "03-12", "email": "no-at-sign"})
+        await pilot.click("#next")
+        await pilot.pause()
+        assert app.screen.id == "applicant"
+        expected = (("umin_id", "yamada-tky"), ("phone", "数字とハイフン"), ("email", "メールアドレス"))
+        for key, words in expected:
+            line = app.screen.query_one(f"#problem-{key}", Static)
+            assert line.display and words in str(line.render()), key
+        assert "UMIN" in str(app.screen.query_one("#form-problem", Static).render())
+        # Everything typed is still there, including the fields that were fine.
+        assert app.screen.query_one("#name_kanji", Input).value == PERSON["name_kanji"]
+        assert app.screen.query_one("#email", Input).value == "no-at-sign"
+        # Fixing one field clears its message at once.
+        app.screen.query_one("#email", Input).value = "suzuki@example.ac.jp"
+        await pilot.pause()
+        assert not app.screen.query_one("#problem-email", Static).display
+
+
+async def test_english_session_messages(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await pilot.click("#lang-en")
+        await pilot.pause()
+        assert "Start" in str(app.screen.query_one("#start", Button).label)
+        await start(pilot)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: not app.screen.query_one("#agree", Button).disabled)
+        await pilot.click("#agree")
+        await wait_for(pilot, lambda: app.screen.id == "route")
+        await pilot.click("#next")  # nothing chosen yet
+        assert "choose" in str(app.screen.query_one("#route-problem", Static).render())
+        await choose(pilot, "indice-only")
+        await pilot.click("#next")
+        line = app.screen.query_one("#problem-umin_id", Static)
+        assert "Please fill this in" in str(line.render())
+
+
+async def test_edit_from_review_keeps_every_answer(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, PERSON)
+        await submit_form(pilot)
+        await pilot.click("#edit")
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        for key in PERSON:
+            assert app.screen.query_one(f"#{key}", Input).value, key
+        assert app.screen.query_one("#name_kana", Input).value == "スズキ　イチロウ"
+        await pilot.press("escape")  # back to route, then forward again: still kept
+        await wait_for(pilot, lambda: app.screen.id == "route")
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        assert app.screen.query_one("#name_kanji", Input).value == PERSON["name_kanji"]
+
+
+async def test_disagree_wipes_and_returns_to_welcome(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await pilot.click("#disagree")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        assert not app.session.agreed
+
+
+async def test_agree_needs_the_whole_text_shown(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        agree_button = app.screen.query_one("#agree", Button)
+        assert agree_button.disabled
+        await pilot.click("#agree")
+        assert app.screen.id == "consent" and not app.session.agreed
+        for _ in range(40):
+            await pilot.press("down")
+        await pilot.pause()
+        assert not agree_button.disabled
+
+
+@pytest.mark.parametrize("step", ["route", "guidance", "applicant", "review", "send", "done"])
+async def test_no_step_after_consent_without_consent(config: Config, step: str) -> None:
+    from kiosk.flow import Step
+
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        assert app.goto(Step(step)) is False
+        await pilot.pause()
+        assert app.screen.id == "consent"
+        for key in ("f10", "enter", "f5", "escape"):
+            await pilot.press(key)
+            assert app.screen.id in ("consent", "welcome"), key
+
+
+async def test_not_issued_guidance_prints_a_handout_and_ends(config: Config, private_cups) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "not-issued")
+        text = screen_text(app)
+        assert "JSOG・DB GO システム" in text and "NCD" in text
+        await pilot.click("#print-guidance")
+        await wait_for(pilot, lambda: "印刷しました" in str(app.screen.query_one("#guidance-status", Static)
+                                                            .render()), timeout=30)
+        await pilot.click("#finish")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        assert not app.session.agreed
+    assert "JSOG" in pdf_text(private_cups.received()[-1].read_bytes())
+
+
+async def test_start_over_asks_then_wipes(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, {"name_kanji": "消える 名前"})
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.click("#confirm-no")
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        assert app.session.answers["name_kanji"] == "消える 名前"
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        assert app.session.answers == {}
