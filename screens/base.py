@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
@@ -60,9 +60,10 @@ class KioskScreen(Screen[None], inherit_bindings=False):
         return display(self.lang, t(self.lang, key, **params))
 
     def compose_header(self) -> ComposeResult:
-        yield Static(self.t("app.title"), id="title-bar")
+        parts = [Static(self.t("app.title"), id="title-bar")]
         if self.kiosk.demo:
-            yield Static(self.t("demo.banner"), id="demo-banner")
+            parts.append(Static(self.t("demo.banner"), id="demo-banner"))
+        yield Vertical(*parts, id="header")
 
     def compose_footer(self) -> ComposeResult:
         yield Footer(show_command_palette=False)

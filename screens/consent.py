@@ -17,7 +17,9 @@ DATA_NOTES = ("consent.data1", "consent.data2", "consent.data3", "consent.data4"
 
 
 class ConsentScreen(KioskScreen):
-    KEYS: ClassVar = [("escape", "back", "key.back")]
+    KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "agree", "consent.agree")]
+
+    read_to_end = False
 
     @classmethod
     def step_id(cls) -> str:
@@ -63,7 +65,9 @@ class ConsentScreen(KioskScreen):
         if scroller.scroll_y >= scroller.max_scroll_y - 0.5:
             agree = self.query_one("#agree", Button)
             if agree.disabled:
+                self.read_to_end = True
                 agree.disabled = False
+                self.refresh_bindings()
                 self.query_one("#consent-hint", Static).update(self.t("consent.read_hint"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -75,8 +79,17 @@ class ConsentScreen(KioskScreen):
         elif event.button.id == "back":
             self.action_back()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "agree":
+            # Shown but greyed out in the footer until the whole text has been shown.
+            return True if self.read_to_end else None
+        return True
+
+    def action_agree(self) -> None:
+        self.agree()
+
     def agree(self) -> None:
-        if self.query_one("#agree", Button).disabled:
+        if not self.read_to_end:
             return  # the rules have not all been shown
         self.kiosk.session.agree()
         self.kiosk.goto(Step.ROUTE)

@@ -10,7 +10,7 @@ from textual.widgets import Button, Static
 
 from kiosk.application import IdType
 from kiosk.flow import Step
-from screens.base import KioskScreen
+from screens.base import KioskScreen, display
 
 
 class DoneScreen(KioskScreen):
@@ -38,7 +38,7 @@ class DoneScreen(KioskScreen):
             yield Static(self.t("done.heading"), classes="heading")
             yield Static(self.t("done.intro"), classes="note")
             for number, text in enumerate(steps, 1):
-                yield Static(f"☐ {number}. {text}", classes="checklist-item")
+                yield Static(display(self.lang, f"☐ {number}．{text}"), classes="checklist-item")
             if application.unprintable:
                 chars = " ".join(dict.fromkeys("".join(application.unprintable.values())))
                 yield Static(self.t("done.handwrite", chars=chars), classes="problem -shown -warning",

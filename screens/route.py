@@ -37,7 +37,7 @@ class ChoiceButton(RadioButton):
 
 
 class RouteScreen(KioskScreen):
-    KEYS: ClassVar = [("escape", "back", "key.back")]
+    KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "next", "key.next")]
 
     @classmethod
     def step_id(cls) -> str:

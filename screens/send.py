@@ -44,11 +44,18 @@ class SendScreen(KioskScreen):
     def on_mount(self) -> None:
         self._start()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Retry and back only make sense once a try has failed; hide them from the footer until then.
+        if action in ("retry", "back"):
+            return self.outcome is not None and not self.outcome.ok
+        return True
+
     def on_unmount(self) -> None:
         self._stop.set()
 
     def _start(self) -> None:
         self.outcome = None
+        self.refresh_bindings()
         self.query_one("#spinner").display = True
         for button_id in ("#retry", "#next", "#back"):
             self.query_one(button_id).display = False
@@ -74,6 +81,7 @@ class SendScreen(KioskScreen):
 
     def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome
+        self.refresh_bindings()
         self.kiosk.session.following_job = False
         self.query_one("#spinner").display = False
         status = self.query_one("#send-status", Static)
