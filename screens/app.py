@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -70,6 +71,7 @@ class KioskApp(App[None], inherit_bindings=False):
         demo: bool = False,
         allow_quit: bool = False,
         handle_signals: bool = False,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -78,6 +80,8 @@ class KioskApp(App[None], inherit_bindings=False):
         self.demo = demo
         self.allow_quit = allow_quit
         self.handle_signals = handle_signals
+        # The date printed on the form and the consent time come from here (tests fix it).
+        self.clock = clock or (lambda: datetime.now().astimezone())
         self.session = Session(lang=config.kiosk.language)
         self.last_activity = time.monotonic()
         self._idle_warned = False

@@ -142,5 +142,5 @@ class ApplicantScreen(KioskScreen):
             self.query_one(f"#field-{first}").scroll_visible()
             return
         summary.update("")
-        session.make_application(self.kiosk.config.project.name)
+        session.make_application(self.kiosk.config.project.name, now=self.kiosk.clock())
         self.kiosk.goto(Step.REVIEW)

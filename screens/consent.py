@@ -91,5 +91,5 @@ class ConsentScreen(KioskScreen):
     def agree(self) -> None:
         if not self.read_to_end:
             return  # the rules have not all been shown
-        self.kiosk.session.agree()
+        self.kiosk.session.agree(self.kiosk.clock())
         self.kiosk.goto(Step.ROUTE)
