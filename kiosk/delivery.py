@@ -46,12 +46,20 @@ class Outcome:
         return self.kind == "completed"
 
 
-def _phase(status: printing.JobStatus) -> str:
-    if status.state is JobState.HELD or "job-hold-until-specified" in status.reasons:
+PRINTER_STOPPED = 5  # IPP printer-state
+
+
+def _phase(target: PrintTarget, status: printing.JobStatus) -> str:
+    if status.state is JobState.HELD:
         return "held"
     if status.state is JobState.PENDING:
-        # A pending job on a paused queue waits for a person, not for its turn.
-        return "held" if "printer-stopped" in status.reasons else "pending"
+        # A pending job on a paused queue waits for a person, not for its turn; CUPS says so only in the
+        # queue's state, not the job's reasons.
+        try:
+            paused = printing.queue_info(target)["state"] == PRINTER_STOPPED
+        except PrintError:
+            paused = False
+        return "held" if paused else "pending"
     return "waiting"
 
 
@@ -84,7 +92,7 @@ def deliver(
         for status in printing.follow(target, job_id, max_wait=max_wait, stop=stop):
             last = status
             if not status.finished:
-                on_progress(Progress(_phase(status), waited(), job_id))
+                on_progress(Progress(_phase(target, status), waited(), job_id))
     except PrintError as error:
         log.warning("following job %s failed: %s (%s)", job_id, error.kind, error.detail)
         return Outcome(error.kind, job_id, waited())

@@ -18,7 +18,7 @@ def private_cups() -> Iterator[PrivateCups]:
     """One private cupsd + ippeveprinter (keep_jobs=True) for the whole session."""
     missing = missing_tools()
     if missing:
-        pytest.skip(f"CUPS test tools not installed: {', '.join(missing)}")
+        pytest.fail(f"CUPS test tools not installed (scripts/test installs them): {', '.join(missing)}")
     cups = PrivateCups(keep_jobs=True)
     cups.start()
     try:

@@ -1,0 +1,106 @@
+"""Real faults on the private CUPS: each gets a plain sentence, and one key retries with the answers kept."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from textual.widgets import Button, Static
+
+from kiosk.config import Config
+from tests.pilot import (
+    PERSON,
+    SIZE,
+    agree,
+    choose,
+    fill,
+    new_app,
+    print_and_wait,
+    shown,
+    submit_form,
+    wait_for,
+)
+
+
+async def reach_send(pilot) -> None:
+    await agree(pilot)
+    await choose(pilot, "indice-only")
+    await fill(pilot, PERSON)
+    await submit_form(pilot)
+    await print_and_wait(pilot)
+
+
+async def retry_until_printed(pilot) -> None:
+    app = pilot.app
+    assert app.screen.query_one("#retry", Button).display
+    await pilot.press("f5")
+    await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=40)
+    assert app.screen.outcome.kind == "completed", app.screen.outcome
+    assert app.session.answers["name_kanji"] == PERSON["name_kanji"]
+
+
+async def test_queue_rejecting_jobs(config: Config, private_cups) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsreject", private_cups.queue)
+        try:
+            await reach_send(pilot)
+            assert app.screen.outcome.kind == "rejecting"
+            status = shown(app.screen.query_one("#send-status", Static))
+            assert "受付を停止" in status
+            assert "入力した内容は残っています" in shown(app.screen.query_one("#send-hint", Static))
+        finally:
+            private_cups.lp_command("cupsaccept", private_cups.queue)
+        await retry_until_printed(pilot)
+
+
+async def test_cups_server_down(config: Config, private_cups) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.stop_cups()
+        try:
+            await reach_send(pilot)
+            assert app.screen.outcome.kind == "unreachable"
+            assert "印刷サーバーにつながりません" in shown(app.screen.query_one("#send-status", Static))
+        finally:
+            private_cups.start_cups()
+        await retry_until_printed(pilot)
+
+
+async def test_queue_does_not_exist(config: Config) -> None:
+    config = dataclasses.replace(config, cups=dataclasses.replace(config.cups, queue="no-such-queue"))
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await reach_send(pilot)
+        assert app.screen.outcome.kind == "no-queue"
+        assert "no-such-queue" in shown(app.screen.query_one("#send-status", Static))
+        # Back to the review, answers intact.
+        await pilot.click("#back")
+        await wait_for(pilot, lambda: app.screen.id == "review")
+
+
+async def test_paused_queue_waits_boundedly_then_retry_prints(config: Config, private_cups) -> None:
+    config = dataclasses.replace(config, cups=dataclasses.replace(config.cups, max_wait=3.0))
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsdisable", private_cups.queue)
+        try:
+            await agree(pilot)
+            await choose(pilot, "indice-only")
+            await fill(pilot, PERSON)
+            await submit_form(pilot)
+            await pilot.click("#confirm")
+            await wait_for(pilot, lambda: app.screen.id == "send")
+            # While the job waits, the screen says so and the idle timeout is held off.
+            await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status", Static)))
+            assert app.session.following_job
+            await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
+            assert app.screen.outcome.kind == "timeout"
+            assert "3 秒待ちましたが" in shown(app.screen.query_one("#send-status", Static))
+            # The unfinished job was cancelled, so it cannot print by surprise later.
+            import cups as pycups
+
+            connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
+            assert app.screen.outcome.job_id not in connection.getJobs(which_jobs="not-completed")
+        finally:
+            private_cups.lp_command("cupsenable", private_cups.queue)
+        await retry_until_printed(pilot)
