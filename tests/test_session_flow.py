@@ -17,6 +17,7 @@ from tests.pilot import (
     pdf_text,
     print_and_wait,
     screen_text,
+    shown,
     start,
     submit_form,
     wait_for,
@@ -278,3 +279,23 @@ async def test_idle_timeout_wipes_the_session(config: Config) -> None:
         await fill(pilot, {"name_kanji": "放置 太郎"})
         await wait_for(pilot, lambda: app.screen.id == "welcome", timeout=10)
         assert app.session.answers == {} and not app.session.agreed
+
+
+async def test_unprintable_character_is_named_marked_and_handwritten(config: Config, private_cups) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        # 𠮷 (tsuchi-yoshi) is not in the font.
+        await fill(pilot, PERSON | {"name_kanji": "\U00020bb7田 一郎"})
+        line = app.screen.query_one("#problem-name_kanji", Static)
+        assert line.display and "「\U00020bb7」は印刷できないため〓になります" in shown(line)
+        await pilot.click("#next")  # a warning, not an error: the form still goes on
+        await wait_for(pilot, lambda: app.screen.id == "review")
+        assert "〓田 一郎" in screen_text(app, ".review-value")
+        await print_and_wait(pilot)
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        assert "手書きで記入してください：\U00020bb7" in screen_text(app)
+    printed = pdf_text(received_with(private_cups, "〓田一郎"))
+    assert "\U00020bb7" not in printed
