@@ -30,6 +30,11 @@ class Session:
     printed: bool = False
 
     @property
+    def is_empty(self) -> bool:
+        """Nothing of a person is held (the language choice is not theirs to lose)."""
+        return not (self.consent or self.answers or self.application or self.document or self.route)
+
+    @property
     def agreed(self) -> bool:
         return self.consent is not None
 

@@ -222,7 +222,7 @@ class KioskApp(App[None], inherit_bindings=False):
         await super().on_event(event)
 
     def _check_idle(self) -> None:
-        if self.screen.id == Step.WELCOME or self.session.following_job:
+        if self.session.is_empty or self.session.following_job:
             self.last_activity = time.monotonic()
             return
         idle = time.monotonic() - self.last_activity

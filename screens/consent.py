@@ -79,6 +79,10 @@ class ConsentScreen(KioskScreen):
         elif event.button.id == "back":
             self.action_back()
 
+    def action_back(self) -> None:
+        # Back from consent is back to the start: whatever this session held goes, as after "disagree".
+        self.kiosk.wipe("back to welcome")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "agree":
             # Shown but greyed out in the footer until the whole text has been shown.

@@ -299,3 +299,16 @@ async def test_unprintable_character_is_named_marked_and_handwritten(config: Con
         assert "手書きで記入してください：\U00020bb7" in screen_text(app)
     printed = pdf_text(received_with(private_cups, "〓田一郎"))
     assert "\U00020bb7" not in printed
+
+
+async def test_backing_out_to_welcome_wipes(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, {"name_kanji": "戻る 太郎"})
+        for expected in ("route", "consent", "welcome"):
+            await pilot.press("escape")
+            await wait_for(pilot, lambda expected=expected: app.screen.id == expected)
+        assert app.session.is_empty and app.session.answers == {}
+        assert len(app.screen_stack) == 2
