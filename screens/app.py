@@ -74,6 +74,8 @@ class KioskApp(App[None], inherit_bindings=False):
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__()
+        # No smooth scrolling: over a slow SSH link every animation frame is a repaint to send.
+        self.animation_level = "none"
         self.config = config
         self.target = target or PrintTarget(server=config.cups.server or None, queue=config.cups.queue,
                                             timeout=config.cups.timeout)

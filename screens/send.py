@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, LoadingIndicator, Static
+from textual.widgets import Button, Static
 
 from kiosk.delivery import Outcome, Progress
 from kiosk.flow import Step
@@ -31,7 +31,6 @@ class SendScreen(KioskScreen):
         yield from self.compose_header()
         with Vertical(id="body"):
             yield Static(self.t("send.heading"), classes="heading")
-            yield LoadingIndicator(id="spinner")
             yield Static(self.t("send.rendering"), id="send-status")
             yield Static("", id="send-hint", classes="note")
         yield self.nav_buttons(
@@ -56,7 +55,6 @@ class SendScreen(KioskScreen):
     def _start(self) -> None:
         self.outcome = None
         self.refresh_bindings()
-        self.query_one("#spinner").display = True
         for button_id in ("#retry", "#next", "#back"):
             self.query_one(button_id).display = False
         self.query_one("#send-hint", Static).update("")
@@ -83,7 +81,6 @@ class SendScreen(KioskScreen):
         self.outcome = outcome
         self.refresh_bindings()
         self.kiosk.session.following_job = False
-        self.query_one("#spinner").display = False
         status = self.query_one("#send-status", Static)
         status.update(self.t(f"send.{outcome.kind}", queue=self.kiosk.target.queue, seconds=outcome.seconds))
         status.set_class(not outcome.ok, "problem")
