@@ -88,6 +88,15 @@ class KioskApp(App[None], inherit_bindings=False):
         self.last_activity = time.monotonic()
         self._idle_warned = False
 
+    def copy_to_clipboard(self, text: str) -> None:
+        # Inputs copy with ctrl+c, and Textual sends copies to the terminal's clipboard (OSC 52), where
+        # the next person at the kiosk, or the operator's own machine, would find them. Never.
+        del text
+
+    def bell(self) -> None:
+        # A shared office: no beeps.
+        return
+
     # --- navigation: every step change goes through here ---------------------------------------
 
     def on_mount(self) -> None:

@@ -312,3 +312,14 @@ async def test_backing_out_to_welcome_wipes(config: Config) -> None:
             await wait_for(pilot, lambda expected=expected: app.screen.id == expected)
         assert app.session.is_empty and app.session.answers == {}
         assert len(app.screen_stack) == 2
+
+
+async def test_nothing_reaches_the_clipboard(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await pilot.press(*"secret-abc")
+        await pilot.press("shift+home", "ctrl+c", "ctrl+x")
+        assert app.clipboard == ""
+        assert app.screen.query_one("#umin_id", Input).value in ("secret-abc", "")
