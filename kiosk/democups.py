@@ -16,6 +16,12 @@ cupsd, /etc/cups, /run/cups, the system D-Bus or the system avahi:
   it run ("Ignored Avahi state 101"), and it also guarantees that nothing is
   ever advertised through a real avahi on the network.  cupsd gets the same
   private bus so its D-Bus notifications stay private too.
+* Optionally (``fax_queue=``) a second queue in front of the same virtual
+  printer whose PPD says ``*cupsFax: True`` (a copy of the printer queue's
+  ``everywhere`` PPD plus that line), so printer-type has CUPS_PRINTER_FAX.
+  A job option ``phone=<digits>`` reaches the virtual printer as the job
+  attribute ``destination-uris`` = ``{destination-uri=tel:<digits>}`` (the ipp
+  backend maps it; the job script records it as ``IPP_DESTINATION_URIS``).
 
 Stdlib only.  ``python -m kiosk.democups`` runs one until SIGINT/SIGTERM.
 """
@@ -46,6 +52,9 @@ PRINTER_NAME = "KioskTestPrinter"
 # printer receives a real, text-extractable PDF.  pwg-raster/urf are listed
 # because IPP Everywhere requires a raster format for the PPD to be generated.
 PRINTER_FORMATS = "application/pdf,image/pwg-raster,image/urf"
+# Added to the fax queue's PPD: CUPS then sets CUPS_PRINTER_FAX (0x40000) in
+# the queue's printer-type.
+FAX_PPD_LINE = "*cupsFax: True"
 # Files ippeveprinter leaves in its spool that are not received documents.
 _NOT_DOCUMENTS = (".env", ".tmp", ".prn")
 
@@ -127,13 +136,17 @@ class PrivateCups:
         keep_jobs: bool = False,
         port: int | None = None,
         printer_port: int | None = None,
+        fax_queue: str | None = None,
     ) -> None:
+        if fax_queue is not None and fax_queue == queue:
+            raise ValueError(f"fax_queue must differ from queue ({queue!r})")
         self._own_root = root is None
         self._root: Path | None = Path(root) if root is not None else None
         self._queue = queue
         self._keep_jobs = keep_jobs
         self._port = port
         self._printer_port = printer_port
+        self._fax_queue = fax_queue
         self._dbus: subprocess.Popen[bytes] | None = None
         self._dbus_address: str | None = None
         self._cupsd: subprocess.Popen[bytes] | None = None
@@ -171,6 +184,11 @@ class PrivateCups:
     @property
     def queue(self) -> str:
         return self._queue
+
+    @property
+    def fax_queue(self) -> str | None:
+        """The fax queue's name (PPD with ``*cupsFax: True``), or None if not asked for."""
+        return self._fax_queue
 
     @property
     def printer_uri(self) -> str:
@@ -227,6 +245,8 @@ class PrivateCups:
             self.start_cups()
             self.start_printer()
             self._create_queue()
+            if self._fax_queue is not None:
+                self._create_fax_queue(self._fax_queue)
         except BaseException:
             self.stop()
             raise
@@ -484,6 +504,39 @@ class PrivateCups:
         self.lp_command("cupsenable", q)
         self.lp_command("cupsaccept", q)
 
+    def _create_fax_queue(self, name: str) -> None:
+        """A fax queue in front of the same virtual printer.
+
+        Its PPD is the printer queue's generated ``everywhere`` PPD plus
+        ``*cupsFax: True`` (no second PPD generation, so no extra
+        Get-Printer-Attributes round trip).  Nothing else is needed for the
+        number to arrive: CUPS 2.4's ipp backend turns the job option
+        ``phone=N`` into ``destination-uris`` = ``{destination-uri=tel:N}``
+        (and ``faxPrefix=P`` into its member ``pre-dial-string``) whenever the
+        queue has a PPD, and ippeveprinter stores that job attribute.  Pitfall:
+        the scheduler passes options to the backend as one string which the
+        backend splits at spaces, so ``phone=03 5689 0726`` arrives as
+        ``tel:03`` -- send digits only.
+        """
+        source = self.root / "ppd" / f"{self._queue}.ppd"
+        lines = source.read_text(errors="replace").splitlines()
+        if not lines or not lines[0].startswith("*PPD-Adobe:"):
+            raise RuntimeError(f"{source} is not a PPD; cannot derive the fax queue's PPD")
+        lines = [line for line in lines if not line.startswith("*cupsFax:")]
+        # Line 1 must stay "*PPD-Adobe: ..."; the keyword goes right after it.
+        lines.insert(1, FAX_PPD_LINE)
+        ppd = self.root / f"{name}.ppd"
+        ppd.write_text("\n".join(lines) + "\n")
+        self.lp_command(
+            "lpadmin", "-p", name, "-E",
+            "-v", f"{self.printer_uri}?waitjob=false",
+            "-P", str(ppd),
+            "-o", "media-default=iso_a4_210x297mm",
+            "-o", "printer-is-shared=false",
+        )
+        self.lp_command("cupsenable", name)
+        self.lp_command("cupsaccept", name)
+
     def _spawn(
         self, cmd: list[str], log: Path, *, stdout_pipe: bool = False
     ) -> subprocess.Popen[bytes]:
@@ -557,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Run a private CUPS with a virtual printer on loopback.",
     )
     parser.add_argument("--queue", default="kiosk-printer")
+    parser.add_argument("--fax-queue", default=None,
+                        help="also create a fax queue (PPD *cupsFax: True) with this name")
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--keep-jobs", action="store_true")
     parser.add_argument("--root", type=Path, default=None)
@@ -570,7 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     cups = PrivateCups(
-        root=args.root, queue=args.queue, keep_jobs=args.keep_jobs, port=args.port
+        root=args.root, queue=args.queue, keep_jobs=args.keep_jobs, port=args.port,
+        fax_queue=args.fax_queue,
     )
     try:
         cups.start()
@@ -580,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"CUPS_SERVER={cups.server}", flush=True)
         print(f"QUEUE={cups.queue}", flush=True)
+        if cups.fax_queue is not None:
+            print(f"FAX_QUEUE={cups.fax_queue}", flush=True)
         if args.keep_jobs:
             print(f"SPOOL={cups.spool}", flush=True)
         while not stop.wait(0.5):

@@ -35,7 +35,9 @@ __all__ = [
     "JobStatus",
     "PrintError",
     "PrintTarget",
+    "fax_options",
     "follow",
+    "is_fax_queue",
     "job_status",
     "parse_server",
     "purge",
@@ -50,6 +52,9 @@ T = TypeVar("T")
 
 DEFAULT_TITLE = "INDICE application"
 _HTTP_CONTINUE = 100  # pycups 2.0.4 has no HTTP_CONTINUE constant
+_PRINTER_FAX = int(getattr(cups, "CUPS_PRINTER_FAX", 0x40000))  # printer-type bit
+_ASCII_DIGITS = "0123456789"
+FAX_MIN_DIGITS = 6
 _JOB_ATTRS = ["job-state", "job-state-reasons", "job-printer-state-message"]
 _PRINTER_ATTRS = [
     "printer-state",
@@ -385,3 +390,48 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
         return tuple(str(v) for v in value)
     return (str(value),)
+
+
+# ------------------------------------------------------------------------ fax
+
+
+def is_fax_queue(target: PrintTarget) -> bool:
+    """True if ``target.queue`` is a fax queue: the CUPS_PRINTER_FAX bit (0x40000)
+    of its printer-type, which CUPS sets for a PPD with ``*cupsFax: True``."""
+    queue = target.queue
+
+    def work(conn: cups.Connection) -> int:
+        attrs = conn.getPrinterAttributes(queue, requested_attributes=["printer-type"])
+        return int(attrs.get("printer-type", 0))
+
+    return bool(_call(target, "printer-type", work) & _PRINTER_FAX)
+
+
+def fax_options(number: str, dial_prefix: str = "", option: str = "phone") -> dict[str, str]:
+    """Job options that make a CUPS fax queue dial ``dial_prefix`` + ``number``.
+
+    Only the ASCII digits 0-9 are kept ("03-5689-0726" -> "0356890726"; with
+    dial_prefix "0" -> "00356890726").  Why digits only: CUPS hands job options
+    to the backend as one string that the ipp backend splits at spaces, so
+    "03 5689 0726" would dial "03"; hyphens, dots and parentheses would be
+    passed on verbatim into the tel: URI.  Other digit characters (e.g.
+    full-width "０３") are refused rather than silently dropped, since dropping
+    them would dial a different number.  The value is a string, so a leading 0
+    is kept (no int()/octal anywhere).
+
+    Raises ValueError if the number has no digits, or prefix + number has
+    fewer than FAX_MIN_DIGITS digits.
+    """
+    if not option:
+        raise ValueError("fax option name must not be empty")
+    for part in (number, dial_prefix):
+        for ch in part:
+            if ch.isdigit() and ch not in _ASCII_DIGITS:
+                raise ValueError("fax number contains non-ASCII digits; convert them to 0-9 first")
+    number_digits = "".join(ch for ch in number if ch in _ASCII_DIGITS)
+    if not number_digits:
+        raise ValueError("fax number contains no digits")
+    digits = "".join(ch for ch in dial_prefix if ch in _ASCII_DIGITS) + number_digits
+    if len(digits) < FAX_MIN_DIGITS:
+        raise ValueError(f"fax number too short: {len(digits)} digits (need {FAX_MIN_DIGITS})")
+    return {option: digits}

@@ -7,12 +7,13 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label
 
 from kiosk import application as model
 from kiosk.application import FIND_ID_KEYS, IdType, Problem, Route
 from kiosk.flow import Step
 from screens.base import KioskScreen
+from screens.prose import Prose
 
 MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
              "phone", "email")
@@ -29,20 +30,20 @@ class ApplicantScreen(KioskScreen):
         session = self.kiosk.session
         yield from self.compose_header()
         with VerticalScroll(id="body"):
-            yield Static(self.t("applicant.heading"), classes="heading")
-            yield Static(self.t("applicant.intro"), classes="note")
+            yield Prose(self.t("applicant.heading"), classes="heading")
+            yield Prose(self.t("applicant.intro"), classes="note")
             if session.route is Route.INDICE_ONLY:
-                yield Static(self.t("applicant.indice_only_note"), id="general-password-note", classes="note")
+                yield Prose(self.t("applicant.indice_only_note"), id="general-password-note", classes="note")
             for key in MAIN_KEYS:
                 yield self._field(key)
             with Vertical(id="find-id"):
-                yield Static(self.t("applicant.find_id_heading"), classes="subheading")
+                yield Prose(self.t("applicant.find_id_heading"), classes="subheading")
                 for key in FIND_ID_KEYS:
                     yield self._field(key)
             with Vertical(id="group"):
-                yield Static(self.t("applicant.group_heading"), classes="subheading")
+                yield Prose(self.t("applicant.group_heading"), classes="subheading")
                 yield self._field("representative_name")
-            yield Static("", id="form-problem", classes="problem")
+            yield Prose("", id="form-problem", classes="problem")
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
             Button(self.t("button.next"), id="next", variant="primary"),
@@ -67,7 +68,7 @@ class ApplicantScreen(KioskScreen):
                 ),
                 classes="field-row",
             ),
-            Static("", id=f"problem-{key}", classes="problem"),
+            Prose("", id=f"problem-{key}", classes="problem"),
             id=f"field-{key}",
             classes="field",
         )
@@ -92,7 +93,7 @@ class ApplicantScreen(KioskScreen):
         self.kiosk.session.answers[key] = event.value
         if key == "umin_id":
             self._update_sections()
-        problem_line = self.query_one(f"#problem-{key}", Static)
+        problem_line = self.query_one(f"#problem-{key}", Prose)
         if problem_line.has_class("-shown") and self._problem(key) is None:
             self._show(key, None)
 
@@ -111,7 +112,7 @@ class ApplicantScreen(KioskScreen):
         return checked.problem_for(key) or checked.warning_for(key)
 
     def _show(self, key: str, problem: Problem | None) -> None:
-        line = self.query_one(f"#problem-{key}", Static)
+        line = self.query_one(f"#problem-{key}", Prose)
         if problem is None:
             line.update("")
             line.remove_class("-shown", "-warning")
@@ -133,7 +134,7 @@ class ApplicantScreen(KioskScreen):
         visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, checked.answers)
         for key in visible:
             self._show(key, checked.problem_for(key) or checked.warning_for(key))
-        summary = self.query_one("#form-problem", Static)
+        summary = self.query_one("#form-problem", Prose)
         if not checked.ok:
             names = "、".join(self.t(f"field.{p.key}") for p in checked.problems)
             summary.update(self.t("applicant.fix_these", fields=names))

@@ -8,22 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Footer
 
 from kiosk.text import t
+from screens.prose import Prose
 
 if TYPE_CHECKING:
     from screens.app import KioskApp
-
-
-# Textual wraps lines only at spaces, and Japanese has none between words: one space inside a Japanese
-# sentence ("UMIN ID") makes the rest of it jump to the next line. U+2800 draws as a blank cell but is not
-# whitespace, so Japanese text folds at the edge instead, as Japanese text should.
-_JA_BLANK = str.maketrans({" ": "\u2800"})
-
-
-def display(lang: str, text: str) -> str:
-    return text.translate(_JA_BLANK) if lang == "ja" else text
 
 
 class KioskScreen(Screen[None], inherit_bindings=False):
@@ -57,12 +48,12 @@ class KioskScreen(Screen[None], inherit_bindings=False):
         return self.kiosk.session.lang
 
     def t(self, key: str, **params: object) -> str:
-        return display(self.lang, t(self.lang, key, **params))
+        return t(self.lang, key, **params)
 
     def compose_header(self) -> ComposeResult:
-        parts = [Static(self.t("app.title"), id="title-bar")]
+        parts = [Prose(self.t("app.title"), id="title-bar")]
         if self.kiosk.demo:
-            parts.append(Static(self.t("demo.banner"), id="demo-banner"))
+            parts.append(Prose(self.t("demo.banner"), id="demo-banner"))
         yield Vertical(*parts, id="header")
 
     def compose_footer(self) -> ComposeResult:

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.text import t
+from screens.prose import Prose
 
 
 class ConfirmScreen(ModalScreen[bool], inherit_bindings=False):
@@ -29,7 +30,7 @@ class ConfirmScreen(ModalScreen[bool], inherit_bindings=False):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(self.question, id="confirm-question")
+            yield Prose(self.question, id="confirm-question")
             with Horizontal(classes="nav"):
                 yield Button(t(self.lang, "confirm.no"), id="confirm-no", variant="primary")
                 yield Button(t(self.lang, "confirm.yes"), id="confirm-yes", variant="error")

@@ -6,11 +6,12 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.flow import Step
 from kiosk.text import t
-from screens.base import KioskScreen, display
+from screens.base import KioskScreen
+from screens.prose import Prose
 
 RULES = ("consent.rule1", "consent.rule2", "consent.rule3", "consent.rule4", "consent.rule5")
 DATA_NOTES = ("consent.data1", "consent.data2", "consent.data3", "consent.data4")
@@ -28,22 +29,22 @@ class ConsentScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with Vertical(id="body"):
-            yield Static(self.t("consent.heading"), classes="heading")
+            yield Prose(self.t("consent.heading"), classes="heading")
             with VerticalScroll(id="consent-text", can_focus=True):
-                yield Static(self.t("consent.rules_intro"), classes="note")
+                yield Prose(self.t("consent.rules_intro"), classes="note")
                 for number, key in enumerate(RULES, 1):
                     # UMIN's rules are shown as written, in Japanese; an English reader also gets a rendering.
-                    yield Static(display("ja", f"{number}．{t('ja', key)}"), classes="rule")
+                    yield Prose(f"{number}．{t('ja', key)}", classes="rule")
                     if self.lang != "ja":
-                        yield Static(f"   {t(self.lang, key)}", classes="rule-en")
-                yield Static(display("ja", t("ja", "consent.rules_note")), classes="rule")
+                        yield Prose(f"   {t(self.lang, key)}", classes="rule-en")
+                yield Prose(t("ja", "consent.rules_note"), classes="rule")
                 if self.lang != "ja":
-                    yield Static(t(self.lang, "consent.rules_note"), classes="rule-en")
-                yield Static(self.t("consent.data_heading"), classes="subheading")
+                    yield Prose(t(self.lang, "consent.rules_note"), classes="rule-en")
+                yield Prose(self.t("consent.data_heading"), classes="subheading")
                 for key in DATA_NOTES:
-                    yield Static("・" + self.t(key, queue=self.kiosk.target.queue), classes="rule")
-                yield Static("━" * 8, id="consent-end")
-            yield Static(self.t("consent.scroll_hint"), id="consent-hint")
+                    yield Prose("・" + self.t(key, queue=self.kiosk.target.queue), classes="rule")
+                yield Prose("━" * 8, id="consent-end")
+            yield Prose(self.t("consent.scroll_hint"), id="consent-hint")
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
             Button(self.t("consent.disagree"), id="disagree", variant="error"),
@@ -68,7 +69,7 @@ class ConsentScreen(KioskScreen):
                 self.read_to_end = True
                 agree.disabled = False
                 self.refresh_bindings()
-                self.query_one("#consent-hint", Static).update(self.t("consent.read_hint"))
+                self.query_one("#consent-hint", Prose).update(self.t("consent.read_hint"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -6,11 +6,12 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.application import IdType
 from kiosk.flow import Step
-from screens.base import KioskScreen, display
+from screens.base import KioskScreen
+from screens.prose import Prose
 
 
 class DoneScreen(KioskScreen):
@@ -35,14 +36,13 @@ class DoneScreen(KioskScreen):
         ]
         yield from self.compose_header()
         with VerticalScroll(id="body"):
-            yield Static(self.t("done.heading"), classes="heading")
-            yield Static(self.t("done.intro"), classes="note")
+            yield Prose(self.t("done.heading"), classes="heading")
+            yield Prose(self.t("done.intro"), classes="note")
             for number, text in enumerate(steps, 1):
-                yield Static(display(self.lang, f"☐ {number}．{text}"), classes="checklist-item")
+                yield Prose(f"☐ {number}. {text}", classes="checklist-item")
             if application.unprintable:
                 chars = " ".join(dict.fromkeys("".join(application.unprintable.values())))
-                yield Static(self.t("done.handwrite", chars=chars), classes="problem -shown -warning",
-                             markup=False)
+                yield Prose(self.t("done.handwrite", chars=chars), classes="problem -shown -warning")
         yield self.nav_buttons(Button(self.t("done.finish"), id="finish", variant="primary"))
         yield from self.compose_footer()
 

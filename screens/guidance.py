@@ -7,11 +7,12 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.delivery import Outcome
 from kiosk.flow import Step
 from screens.base import KioskScreen
+from screens.prose import Prose
 
 
 class GuidanceScreen(KioskScreen):
@@ -25,14 +26,14 @@ class GuidanceScreen(KioskScreen):
         project = self.kiosk.config.project
         yield from self.compose_header()
         with VerticalScroll(id="body"):
-            yield Static(self.t("guidance.heading"), classes="heading")
-            yield Static(self.t("guidance.intro"), classes="note")
-            yield Static(self.t("guidance.indice.heading"), classes="subheading")
-            yield Static(self.t("guidance.indice.body", project=project.name), markup=False)
-            yield Static(self.t("guidance.contact", contact=project.contact), markup=False)
-            yield Static(self.t("guidance.ncd.heading"), classes="subheading")
-            yield Static(self.t("guidance.ncd.body"))
-            yield Static("", id="guidance-status")
+            yield Prose(self.t("guidance.heading"), classes="heading")
+            yield Prose(self.t("guidance.intro"), classes="note")
+            yield Prose(self.t("guidance.indice.heading"), classes="subheading")
+            yield Prose(self.t("guidance.indice.body", project=project.name))
+            yield Prose(self.t("guidance.contact", contact=project.contact))
+            yield Prose(self.t("guidance.ncd.heading"), classes="subheading")
+            yield Prose(self.t("guidance.ncd.body"))
+            yield Prose("", id="guidance-status")
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
             Button(self.t("guidance.print"), id="print-guidance"),
@@ -47,7 +48,7 @@ class GuidanceScreen(KioskScreen):
         event.stop()
         if event.button.id == "print-guidance":
             event.button.disabled = True
-            self.query_one("#guidance-status", Static).update(
+            self.query_one("#guidance-status", Prose).update(
                 self.t("send.submitting", queue=self.kiosk.target.queue))
             self._print()
         elif event.button.id == "finish":
@@ -63,7 +64,7 @@ class GuidanceScreen(KioskScreen):
     def _printed(self, outcome: Outcome) -> None:
         text = self.t("guidance.printed") if outcome.ok else self.t(
             f"send.{outcome.kind}", queue=self.kiosk.target.queue, seconds=outcome.seconds)
-        self.query_one("#guidance-status", Static).update(text)
+        self.query_one("#guidance-status", Prose).update(text)
         self.query_one("#print-guidance", Button).disabled = False
 
     def action_finish(self) -> None:

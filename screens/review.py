@@ -6,10 +6,11 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.flow import Step
 from screens.base import KioskScreen
+from screens.prose import Prose
 
 
 class ReviewScreen(KioskScreen):
@@ -24,14 +25,14 @@ class ReviewScreen(KioskScreen):
         assert application is not None  # the flow rule only lets a checked application in
         yield from self.compose_header()
         with VerticalScroll(id="body"):
-            yield Static(self.t("review.heading"), classes="heading")
-            yield Static(self.t("review.intro"), classes="note")
+            yield Prose(self.t("review.heading"), classes="heading")
+            yield Prose(self.t("review.intro"), classes="note")
             with Grid(id="review-table"):
                 for label, value in self.kiosk.review_rows(application):
-                    yield Static(label, classes="review-label")
-                    yield Static(value or self.t("review.empty"), classes="review-value", markup=False)
+                    yield Prose(label, classes="review-label")
+                    yield Prose(value or self.t("review.empty"), classes="review-value")
             if application.unprintable:
-                yield Static(self.t("applicant.unprintable_note"), classes="problem -shown -warning")
+                yield Prose(self.t("applicant.unprintable_note"), classes="problem -shown -warning")
         yield self.nav_buttons(
             Button(self.t("review.edit"), id="edit"),
             Button(self.t("review.confirm"), id="confirm", variant="primary"),

@@ -2,38 +2,46 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.content import Content, ContentText
+from textual.content import Content
 from textual.geometry import Size
-from textual.widgets import Button, RadioButton, RadioSet, Static
+from textual.widgets import Button, RadioButton, RadioSet
 
 from kiosk.application import IdType, Route
 from kiosk.flow import Step
 from screens.base import KioskScreen
+from screens.prose import Prose, wrap
 
 
 class ChoiceButton(RadioButton):
-    """A radio button whose label may have a second line: the plain-words hint under the choice."""
+    """A radio button with the plain-words hint under its title, wrapped as Japanese text wraps."""
 
     DEFAULT_CSS = """
     ChoiceButton {
         width: 100%;
         height: auto;
-        text-wrap: wrap;
-        text-overflow: fold;
     }
     """
+    INDENT = 6  # the hint sits under the title, past the radio mark
 
-    def _make_label(self, label: ContentText) -> Content:
-        # Hint lines are indented to sit under the title, past the radio mark.
-        text = label if isinstance(label, str) else label.plain
-        return Content(text.rstrip().replace("\n", "\n      "))
+    def __init__(self, title: str, hint: str = "", **kwargs: Any) -> None:
+        super().__init__(title, **kwargs)
+        self.hint = hint
+
+    def _hint_lines(self, width: int) -> list[str]:
+        if not self.hint:
+            return []
+        return [" " * self.INDENT + line for line in wrap(self.hint, max(width - self.INDENT, 10))]
+
+    def render(self) -> Content:
+        lines = self._hint_lines(self.content_region.width or 80)
+        return Content.assemble(super().render(), *(f"\n{line}" for line in lines))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self.render().wrap(width))
+        return 1 + len(self._hint_lines(width))
 
 
 class RouteScreen(KioskScreen):
@@ -47,21 +55,22 @@ class RouteScreen(KioskScreen):
         session = self.kiosk.session
         yield from self.compose_header()
         with VerticalScroll(id="body"):
-            yield Static(self.t("route.heading"), classes="heading")
+            yield Prose(self.t("route.heading"), classes="heading")
             with RadioSet(id="route"):
                 for route in Route:
                     yield ChoiceButton(
-                        f"{self.t(f'route.{route}.title')}\n{self.t(f'route.{route}.hint')}",
+                        self.t(f"route.{route}.title"),
+                        self.t(f"route.{route}.hint"),
                         id=f"route-{route}",
                         value=session.route is route,
                     )
-            yield Static(self.t("route.id_heading"), classes="subheading")
+            yield Prose(self.t("route.id_heading"), classes="subheading")
             with RadioSet(id="id-type"):
                 yield RadioButton(self.t("id_type.personal"), id="id-personal",
                                   value=session.id_type is IdType.PERSONAL)
-                yield ChoiceButton(self.t("id_type.group") + "\n" + self.t("id_type.group.hint"),
+                yield ChoiceButton(self.t("id_type.group"), self.t("id_type.group.hint"),
                                   id="id-group", value=session.id_type is IdType.GROUP)
-            yield Static("", id="route-problem", classes="problem")
+            yield Prose("", id="route-problem", classes="problem")
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
             Button(self.t("button.next"), id="next", variant="primary"),
@@ -76,7 +85,7 @@ class RouteScreen(KioskScreen):
         pressed = event.pressed.id or ""
         if event.radio_set.id == "route":
             session.route = Route(pressed.removeprefix("route-"))
-            self.query_one("#route-problem", Static).update("")
+            self.query_one("#route-problem", Prose).update("")
         else:
             session.id_type = IdType(pressed.removeprefix("id-"))
 
@@ -90,7 +99,7 @@ class RouteScreen(KioskScreen):
     def action_next(self) -> None:
         session = self.kiosk.session
         if session.route is None:
-            self.query_one("#route-problem", Static).update(self.t("route.pick_first"))
+            self.query_one("#route-problem", Prose).update(self.t("route.pick_first"))
             self.query_one("#route", RadioSet).focus()
             return
         self.kiosk.goto(Step.GUIDANCE if session.route is Route.NOT_ISSUED else Step.APPLICANT)

@@ -8,11 +8,12 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.delivery import Outcome, Progress
 from kiosk.flow import Step
 from screens.base import KioskScreen
+from screens.prose import Prose
 
 
 class SendScreen(KioskScreen):
@@ -30,9 +31,9 @@ class SendScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with Vertical(id="body"):
-            yield Static(self.t("send.heading"), classes="heading")
-            yield Static(self.t("send.rendering"), id="send-status")
-            yield Static("", id="send-hint", classes="note")
+            yield Prose(self.t("send.heading"), classes="heading")
+            yield Prose(self.t("send.rendering"), id="send-status")
+            yield Prose("", id="send-hint", classes="note")
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
             Button(self.t("send.retry"), id="retry", variant="warning"),
@@ -57,8 +58,8 @@ class SendScreen(KioskScreen):
         self.refresh_bindings()
         for button_id in ("#retry", "#next", "#back"):
             self.query_one(button_id).display = False
-        self.query_one("#send-hint", Static).update("")
-        self.query_one("#send-status", Static).update(self.t("send.rendering"))
+        self.query_one("#send-hint", Prose).update("")
+        self.query_one("#send-status", Prose).update(self.t("send.rendering"))
         self.kiosk.session.following_job = True
         self._send()
 
@@ -71,7 +72,7 @@ class SendScreen(KioskScreen):
             self.app.call_from_thread(self._finished, outcome)
 
     def _progress(self, progress: Progress) -> None:
-        status = self.query_one("#send-status", Static)
+        status = self.query_one("#send-status", Prose)
         if progress.phase == "submitting":
             status.update(self.t("send.submitting", queue=self.kiosk.target.queue))
         else:
@@ -81,7 +82,7 @@ class SendScreen(KioskScreen):
         self.outcome = outcome
         self.refresh_bindings()
         self.kiosk.session.following_job = False
-        status = self.query_one("#send-status", Static)
+        status = self.query_one("#send-status", Prose)
         status.update(self.t(f"send.{outcome.kind}", queue=self.kiosk.target.queue, seconds=outcome.seconds))
         status.set_class(not outcome.ok, "problem")
         if outcome.ok:
@@ -89,7 +90,7 @@ class SendScreen(KioskScreen):
             self.query_one("#next", Button).display = True
             self.query_one("#next", Button).focus()
         else:
-            self.query_one("#send-hint", Static).update(self.t("send.answers_kept"))
+            self.query_one("#send-hint", Prose).update(self.t("send.answers_kept"))
             self.query_one("#retry", Button).display = True
             self.query_one("#back", Button).display = True
             self.query_one("#retry", Button).focus()

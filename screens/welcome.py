@@ -6,10 +6,11 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.flow import Step
 from screens.base import KioskScreen
+from screens.prose import Prose
 
 
 class WelcomeScreen(KioskScreen):
@@ -23,10 +24,10 @@ class WelcomeScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with Vertical(id="body"):
-            yield Static(self.t("welcome.heading"), classes="heading")
-            yield Static(self.t("welcome.body"), id="welcome-body")
-            yield Static(self.t("welcome.no_password"), classes="note")
-            yield Static(self.t("welcome.language"), classes="label")
+            yield Prose(self.t("welcome.heading"), classes="heading")
+            yield Prose(self.t("welcome.body"), id="welcome-body")
+            yield Prose(self.t("welcome.no_password"), classes="note")
+            yield Prose(self.t("welcome.language"), classes="label")
             with Horizontal(classes="choices"):
                 for lang, name in (("ja", "日本語"), ("en", "English")):
                     chosen = " -chosen" if self.lang == lang else ""
@@ -52,15 +53,17 @@ class WelcomeScreen(KioskScreen):
 
     async def reset(self) -> None:
         await self.set_lang(self.kiosk.session.lang)
-        self.query_one("#start", Button).focus()
 
     async def set_lang(self, lang: str) -> None:
-        focused = self.focused.id if self.focused else None
         self.kiosk.session.lang = lang
         self._bindings = self._merge_bindings()
         for key, action, text_key in self.KEYS:
             self._bindings.bind(key, action, self.t(text_key))
         await self.recompose()
         self.refresh_bindings()
-        if focused:
-            self.query_one(f"#{focused}").focus()
+        self.call_after_refresh(self._focus_start)
+
+    def _focus_start(self) -> None:
+        # Once a language is chosen the next thing is to start: Enter should do it.
+        for button in self.query("#start"):
+            button.focus()

@@ -96,9 +96,10 @@ def new_app(config: object, **kwargs: object) -> KioskApp:
 
 
 def shown(widget: object) -> str:
-    """The text a widget shows, with the Japanese no-break blanks read as the spaces they stand for."""
-    return str(widget.render()).replace("\u2800", " ")  # type: ignore[attr-defined]
+    """The text a widget shows (for wrapped prose: before wrapping, so phrases can be searched)."""
+    text = getattr(widget, "text", None)
+    return text if isinstance(text, str) else str(widget.render())  # type: ignore[attr-defined]
 
 
-def screen_text(app: KioskApp, selector: str = "Static") -> str:
+def screen_text(app: KioskApp, selector: str = "Prose") -> str:
     return " ".join(shown(w) for w in app.screen.query(selector))

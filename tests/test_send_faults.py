@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.config import Config
 from tests.pilot import (
@@ -45,9 +45,9 @@ async def test_queue_rejecting_jobs(config: Config, private_cups) -> None:
         try:
             await reach_send(pilot)
             assert app.screen.outcome.kind == "rejecting"
-            status = shown(app.screen.query_one("#send-status", Static))
+            status = shown(app.screen.query_one("#send-status"))
             assert "受付を停止" in status
-            assert "入力した内容は残っています" in shown(app.screen.query_one("#send-hint", Static))
+            assert "入力した内容は残っています" in shown(app.screen.query_one("#send-hint"))
         finally:
             private_cups.lp_command("cupsaccept", private_cups.queue)
         await retry_until_printed(pilot)
@@ -60,7 +60,7 @@ async def test_cups_server_down(config: Config, private_cups) -> None:
         try:
             await reach_send(pilot)
             assert app.screen.outcome.kind == "unreachable"
-            assert "印刷サーバーにつながりません" in shown(app.screen.query_one("#send-status", Static))
+            assert "印刷サーバーにつながりません" in shown(app.screen.query_one("#send-status"))
         finally:
             private_cups.start_cups()
         await retry_until_printed(pilot)
@@ -72,7 +72,7 @@ async def test_queue_does_not_exist(config: Config) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await reach_send(pilot)
         assert app.screen.outcome.kind == "no-queue"
-        assert "no-such-queue" in shown(app.screen.query_one("#send-status", Static))
+        assert "no-such-queue" in shown(app.screen.query_one("#send-status"))
         # Back to the review, answers intact.
         await pilot.click("#back")
         await wait_for(pilot, lambda: app.screen.id == "review")
@@ -91,11 +91,11 @@ async def test_paused_queue_waits_boundedly_then_retry_prints(config: Config, pr
             await pilot.click("#confirm")
             await wait_for(pilot, lambda: app.screen.id == "send")
             # While the job waits, the screen says so and the idle timeout is held off.
-            await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status", Static)))
+            await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status")))
             assert app.session.following_job
             await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
             assert app.screen.outcome.kind == "timeout"
-            assert "3 秒待ちましたが" in shown(app.screen.query_one("#send-status", Static))
+            assert "3 秒待ちましたが" in shown(app.screen.query_one("#send-status"))
             # The unfinished job was cancelled, so it cannot print by surprise later.
             import cups as pycups
 

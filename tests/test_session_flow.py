@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
 from kiosk.config import Config
 from tests.pilot import (
@@ -40,16 +40,16 @@ async def test_walk_up_session_prints_every_answer(config: Config, private_cups)
         assert app.screen.query_one("#general-password-note")  # says where the general password goes
         await fill(pilot, PERSON)
         await submit_form(pilot)
-        review = " ".join(str(s.render()) for s in app.screen.query(".review-value"))
+        review = " ".join(shown(s) for s in app.screen.query(".review-value"))
         assert "スズキ　イチロウ" in review  # hiragana became katakana, as printed
         assert "075-751-3111" in review  # full-width digits became ASCII
         await print_and_wait(pilot)
         assert app.screen.outcome.kind == "completed"
-        status = str(app.screen.query_one("#send-status", Static).render())
+        status = shown(app.screen.query_one("#send-status"))
         assert "印刷が終わりました" in status
         await pilot.click("#next")
         await wait_for(pilot, lambda: app.screen.id == "done")
-        checklist = " ".join(str(s.render()) for s in app.screen.query(".checklist-item"))
+        checklist = " ".join(shown(s) for s in app.screen.query(".checklist-item"))
         assert "03-5689-0726" in checklist
         await pilot.click("#finish")
         await wait_for(pilot, lambda: app.screen.id == "welcome")
@@ -109,16 +109,16 @@ async def test_bad_input_is_explained_in_place_and_nothing_is_lost(config: Confi
         assert app.screen.id == "applicant"
         expected = (("umin_id", "yamada-tky"), ("phone", "数字とハイフン"), ("email", "メールアドレス"))
         for key, words in expected:
-            line = app.screen.query_one(f"#problem-{key}", Static)
-            assert line.display and words in str(line.render()), key
-        assert "UMIN" in str(app.screen.query_one("#form-problem", Static).render())
+            line = app.screen.query_one(f"#problem-{key}")
+            assert line.display and words in shown(line), key
+        assert "UMIN" in shown(app.screen.query_one("#form-problem"))
         # Everything typed is still there, including the fields that were fine.
         assert app.screen.query_one("#name_kanji", Input).value == PERSON["name_kanji"]
         assert app.screen.query_one("#email", Input).value == "no-at-sign"
         # Fixing one field clears its message at once.
         app.screen.query_one("#email", Input).value = "suzuki@example.ac.jp"
         await pilot.pause()
-        assert not app.screen.query_one("#problem-email", Static).display
+        assert not app.screen.query_one("#problem-email").display
 
 
 async def test_english_session_messages(config: Config) -> None:
@@ -134,11 +134,11 @@ async def test_english_session_messages(config: Config) -> None:
         await pilot.click("#agree")
         await wait_for(pilot, lambda: app.screen.id == "route")
         await pilot.click("#next")  # nothing chosen yet
-        assert "choose" in str(app.screen.query_one("#route-problem", Static).render())
+        assert "choose" in shown(app.screen.query_one("#route-problem"))
         await choose(pilot, "indice-only")
         await pilot.click("#next")
-        line = app.screen.query_one("#problem-umin_id", Static)
-        assert "Please fill this in" in str(line.render())
+        line = app.screen.query_one("#problem-umin_id")
+        assert "Please fill this in" in shown(line)
 
 
 async def test_edit_from_review_keeps_every_answer(config: Config) -> None:
@@ -206,8 +206,8 @@ async def test_not_issued_guidance_prints_a_handout_and_ends(config: Config, pri
         text = screen_text(app)
         assert "JSOG・DB GO システム" in text and "NCD" in text
         await pilot.click("#print-guidance")
-        await wait_for(pilot, lambda: "印刷しました" in str(app.screen.query_one("#guidance-status", Static)
-                                                            .render()), timeout=30)
+        await wait_for(pilot, lambda: "印刷しました" in shown(app.screen.query_one("#guidance-status")
+                                                            ), timeout=30)
         await pilot.click("#finish")
         await wait_for(pilot, lambda: app.screen.id == "welcome")
         assert not app.session.agreed
@@ -288,7 +288,7 @@ async def test_unprintable_character_is_named_marked_and_handwritten(config: Con
         await choose(pilot, "indice-only")
         # 𠮷 (tsuchi-yoshi) is not in the font.
         await fill(pilot, PERSON | {"name_kanji": "\U00020bb7田 一郎"})
-        line = app.screen.query_one("#problem-name_kanji", Static)
+        line = app.screen.query_one("#problem-name_kanji")
         assert line.display and "「\U00020bb7」は印刷できないため〓になります" in shown(line)
         await pilot.click("#next")  # a warning, not an error: the form still goes on
         await wait_for(pilot, lambda: app.screen.id == "review")

@@ -1,0 +1,222 @@
+"""Faxing through a CUPS fax queue, against a real private cupsd + ippeveprinter (no mocks).
+
+The fax queue (PrivateCups(fax_queue=...)) has the printer queue's PPD plus
+``*cupsFax: True`` and the same virtual printer as device.  CUPS 2.4's ipp
+backend turns the job option ``phone=N`` into the job attribute
+``destination-uris`` = ``{destination-uri=tel:N}``; the virtual printer's job
+script records it as ``IPP_DESTINATION_URIS`` in the job's ``.env`` sidecar.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from kiosk.democups import PrivateCups, missing_tools
+from kiosk.printing import (
+    JobState,
+    PrintError,
+    PrintTarget,
+    fax_options,
+    follow,
+    is_fax_queue,
+    submit,
+)
+
+FAX_QUEUE = "kiosk-fax"
+PRINTER_QUEUE = "kiosk-printer"
+UMIN_FAX = "03-5689-0726"
+
+
+@pytest.fixture(scope="module")
+def private_fax_cups() -> Iterator[PrivateCups]:
+    """A private CUPS of this module's own, with a printer queue and a fax queue."""
+    missing = missing_tools()
+    if missing:
+        pytest.fail(f"CUPS test tools not installed: {', '.join(missing)}")
+    pc = PrivateCups(keep_jobs=True, fax_queue=FAX_QUEUE, queue=PRINTER_QUEUE)
+    pc.start()
+    try:
+        yield pc
+    finally:
+        pc.stop()
+
+
+def fax_target(pc: PrivateCups) -> PrintTarget:
+    assert pc.fax_queue is not None
+    return PrintTarget(server=pc.server, queue=pc.fax_queue, timeout=5.0)
+
+
+def printer_target(pc: PrivateCups) -> PrintTarget:
+    return PrintTarget(server=pc.server, queue=pc.queue, timeout=5.0)
+
+
+def make_pdf(text: str) -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont("Helvetica", 14)
+    c.drawString(72, 760, text)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def received_env_by_title(pc: PrivateCups, title: str, timeout: float = 10.0) -> dict[str, str]:
+    """The IPP_* environment of the job the virtual printer got with job-name ``title``
+    (the printer's job id differs from CUPS's, so the title is the key)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for path in reversed(pc.received()):
+            if not Path(str(path) + ".env").exists():
+                continue
+            env = pc.received_env(path)
+            if env.get("IPP_JOB_NAME") == title:
+                return env
+        if time.monotonic() > deadline:
+            raise AssertionError(f"printer never received a job named {title!r}")
+        time.sleep(0.05)
+
+
+def fax_and_receive(pc: PrivateCups, target: PrintTarget, options: dict[str, str]) -> dict[str, str]:
+    """Submit a one-page PDF with ``options``, follow it to COMPLETED, return the .env."""
+    title = f"INDICE fax test-{uuid.uuid4()}"
+    job_id = submit(target, make_pdf(title), title=title, options=options)
+    statuses = list(follow(target, job_id, interval=0.1, max_wait=30.0))
+    assert statuses and statuses[-1].state == JobState.COMPLETED, statuses[-1:]
+    return received_env_by_title(pc, title)
+
+
+# ----------------------------------------------------------------- fax_options
+
+
+def test_fax_options_umin_number() -> None:
+    assert fax_options(UMIN_FAX) == {"phone": "0356890726"}
+    assert fax_options(UMIN_FAX, dial_prefix="0") == {"phone": "00356890726"}
+
+
+def test_fax_options_keeps_digits_only() -> None:
+    assert fax_options("03 5689 0726") == {"phone": "0356890726"}
+    assert fax_options("(03) 5689-0726") == {"phone": "0356890726"}
+    assert fax_options("03.5689.0726\n") == {"phone": "0356890726"}
+    assert fax_options("+81-3-5689-0726") == {"phone": "81356890726"}
+    assert fax_options("0356890726", dial_prefix="0-") == {"phone": "00356890726"}
+    assert fax_options("0356890726", option="faxnumber") == {"faxnumber": "0356890726"}
+
+
+def test_fax_options_keeps_leading_zeros_as_text() -> None:
+    value = fax_options("000123")["phone"]
+    assert value == "000123"
+    assert isinstance(value, str)
+
+
+@pytest.mark.parametrize("number", ["", "   ", "---", "abc", "ＦＡＸ"])
+def test_fax_options_no_digits(number: str) -> None:
+    with pytest.raises(ValueError):
+        fax_options(number)
+
+
+def test_fax_options_prefix_alone_is_not_a_number() -> None:
+    with pytest.raises(ValueError):
+        fax_options("", dial_prefix="000000")
+
+
+@pytest.mark.parametrize("number", ["12345", "1-2-3", "03"])
+def test_fax_options_too_short(number: str) -> None:
+    with pytest.raises(ValueError):
+        fax_options(number)
+    assert fax_options(number.replace("-", ""), dial_prefix="0" * 6)  # long enough with the prefix
+
+
+def test_fax_options_refuses_full_width_digits() -> None:
+    # Dropping them would dial a different number ("03-５６８９-0726" -> "030726").
+    with pytest.raises(ValueError):
+        fax_options("03-５６８９-0726")
+    with pytest.raises(ValueError):
+        fax_options("０３５６８９０７２６")
+    with pytest.raises(ValueError):
+        fax_options(UMIN_FAX, dial_prefix="０")
+
+
+def test_fax_queue_must_differ_from_printer_queue() -> None:
+    with pytest.raises(ValueError):
+        PrivateCups(queue="same", fax_queue="same")
+
+
+# ------------------------------------------------------------ real CUPS tests
+
+
+def test_is_fax_queue(private_fax_cups: PrivateCups) -> None:
+    assert private_fax_cups.fax_queue == FAX_QUEUE
+    assert private_fax_cups.queue == PRINTER_QUEUE
+    assert is_fax_queue(fax_target(private_fax_cups)) is True
+    assert is_fax_queue(printer_target(private_fax_cups)) is False
+
+
+def test_is_fax_queue_unknown_queue(private_fax_cups: PrivateCups) -> None:
+    target = PrintTarget(server=private_fax_cups.server, queue="no-such-fax", timeout=5.0)
+    with pytest.raises(PrintError) as err:
+        is_fax_queue(target)
+    assert err.value.kind == "no-queue"
+
+
+def test_fax_queue_ppd_has_cups_fax(private_fax_cups: PrivateCups) -> None:
+    ppd = private_fax_cups.root / "ppd" / f"{FAX_QUEUE}.ppd"
+    lines = ppd.read_text().splitlines()
+    assert lines[0].startswith("*PPD-Adobe:")
+    assert "*cupsFax: True" in lines
+
+
+def test_umin_number_arrives_exactly(private_fax_cups: PrivateCups) -> None:
+    env = fax_and_receive(private_fax_cups, fax_target(private_fax_cups), fax_options(UMIN_FAX))
+    assert env["IPP_DESTINATION_URIS"] == "{destination-uri=tel:0356890726}"
+
+
+def test_dial_prefix_arrives_exactly(private_fax_cups: PrivateCups) -> None:
+    options = fax_options(UMIN_FAX, dial_prefix="0")
+    assert options == {"phone": "00356890726"}
+    env = fax_and_receive(private_fax_cups, fax_target(private_fax_cups), options)
+    # Both leading zeros survive: no octal or integer conversion on the way.
+    assert env["IPP_DESTINATION_URIS"] == "{destination-uri=tel:00356890726}"
+
+
+def test_raw_number_with_spaces_is_cut(private_fax_cups: PrivateCups) -> None:
+    """Why the kiosk sends digits only: CUPS cuts an option value at the first space
+    on its way to the backend, so this fax would dial "03"."""
+    env = fax_and_receive(private_fax_cups, fax_target(private_fax_cups), {"phone": "03 5689 0726"})
+    assert env["IPP_DESTINATION_URIS"] == "{destination-uri=tel:03}"
+
+
+def test_raw_number_with_hyphens_passes_verbatim(private_fax_cups: PrivateCups) -> None:
+    """Hyphens are allowed in a tel: URI and are passed through unchanged; whether a
+    real fax device dials them correctly is up to it, so the kiosk strips them."""
+    env = fax_and_receive(private_fax_cups, fax_target(private_fax_cups), {"phone": UMIN_FAX})
+    assert env["IPP_DESTINATION_URIS"] == "{destination-uri=tel:03-5689-0726}"
+
+
+def test_printer_queue_still_prints(private_fax_cups: PrivateCups) -> None:
+    env = fax_and_receive(private_fax_cups, printer_target(private_fax_cups), {})
+    assert "IPP_DESTINATION_URIS" not in env
+
+
+def test_stop_cleans_fax_setup() -> None:
+    pc = PrivateCups(fax_queue=FAX_QUEUE)
+    pc.start()
+    try:
+        root = pc.root
+        pids = [p.pid for p in (pc._dbus, pc._cupsd, pc._printer) if p is not None]
+        assert len(pids) == 3
+        assert is_fax_queue(fax_target(pc)) is True
+    finally:
+        pc.stop()
+    assert not root.exists()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
