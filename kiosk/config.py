@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.fonts import DEFAULT_FONT_PATH
 from kiosk.text import LANGS
@@ -30,6 +31,7 @@ class ConfigError(Exception):
 class KioskSettings:
     language: str = "ja"
     idle_timeout: int = 180
+    timezone: str = "Asia/Tokyo"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ def _check(config: Config) -> None:
     path = config.path
     if config.kiosk.language not in LANGS:
         raise ConfigError(path, "kiosk.language", f"must be one of {', '.join(LANGS)}")
+    try:
+        ZoneInfo(config.kiosk.timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(path, "kiosk.timezone", "not a known time zone (e.g. Asia/Tokyo)") from None
     if config.kiosk.idle_timeout < 30:
         raise ConfigError(path, "kiosk.idle_timeout", "must be at least 30 seconds")
     if not config.cups.queue.strip() or any(c in config.cups.queue for c in " /#\t"):

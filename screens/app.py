@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from textual import events
 from textual.app import App
@@ -27,8 +28,8 @@ from kiosk.session import Session
 from kiosk.text import t
 from screens.applicant import ApplicantScreen
 from screens.base import KioskScreen
-from screens.confirm import ConfirmScreen
 from screens.consent import ConsentScreen
+from screens.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
 from screens.done import DoneScreen
 from screens.guidance import GuidanceScreen
 from screens.review import ReviewScreen
@@ -83,10 +84,10 @@ class KioskApp(App[None], inherit_bindings=False):
         self.allow_quit = allow_quit
         self.handle_signals = handle_signals
         # The date printed on the form and the consent time come from here (tests fix it).
-        self.clock = clock or (lambda: datetime.now().astimezone())
+        zone = ZoneInfo(config.kiosk.timezone)
+        self.clock = clock or (lambda: datetime.now(zone))
         self.session = Session(lang=config.kiosk.language)
         self.last_activity = time.monotonic()
-        self._idle_warned = False
 
     def copy_to_clipboard(self, text: str) -> None:
         # Inputs copy with ctrl+c, and Textual sends copies to the terminal's clipboard (OSC 52), where
@@ -124,11 +125,14 @@ class KioskApp(App[None], inherit_bindings=False):
         if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], KioskScreen):
             self.pop_screen()
 
-    def wipe(self, reason: str) -> None:
-        """End the session: forget everything, discard every screen that held it, show welcome."""
+    def wipe(self, reason: str, notice: str | None = None) -> None:
+        """End the session: forget everything, discard every screen that held it, show welcome.
+
+        ``notice`` is a catalogue key said once, in the person's language, over the welcome screen.
+        """
+        lang = self.session.lang
         self.session.wipe(reason)
         self.session.lang = self.config.kiosk.language
-        self._idle_warned = False
         # Every step screen above welcome is popped and so discarded with what it held. Welcome itself
         # never holds personal data; it is only reset to the kiosk's language.
         while len(self.screen_stack) > 2:
@@ -137,6 +141,8 @@ class KioskApp(App[None], inherit_bindings=False):
         welcome = self.screen_stack[-1]
         if isinstance(welcome, WelcomeScreen):
             self.call_later(welcome.reset)
+        if notice:
+            self.push_screen(NoticeScreen(t(lang, notice), lang))
 
     # --- the core, on the screens' behalf -----------------------------------------------------
 
@@ -216,7 +222,7 @@ class KioskApp(App[None], inherit_bindings=False):
                 self.exit()
 
         lang = self.session.lang
-        self.push_screen(ConfirmScreen(t(lang, "confirm.start_over"), lang), answered)
+        self.push_screen(ConfirmScreen(t(lang, "confirm.quit"), lang, yes_key="confirm.quit_yes"), answered)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.
@@ -229,18 +235,24 @@ class KioskApp(App[None], inherit_bindings=False):
         if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
                       | events.Paste):
             self.last_activity = time.monotonic()
-            self._idle_warned = False
         await super().on_event(event)
 
+    def idle_remaining(self) -> int:
+        return int(self.config.kiosk.idle_timeout - (time.monotonic() - self.last_activity) + 0.999)
+
     def _check_idle(self) -> None:
+        # Idleness is measured from the last key, click, wheel or paste (a timestamp read here), not by a
+        # resettable timer: Timer.reset only takes effect when its pending sleep ends, so it drifts.
+        if not self.screen_stack:
+            return  # shutting down
+        warning_open = isinstance(self.screen_stack[-1], IdleScreen)
         if self.session.is_empty or self.session.following_job:
             self.last_activity = time.monotonic()
+            if warning_open:
+                self.pop_screen()
             return
-        idle = time.monotonic() - self.last_activity
-        timeout = self.config.kiosk.idle_timeout
-        if idle >= timeout:
+        remaining = self.idle_remaining()
+        if remaining <= 0:
             self.wipe("idle")
-        elif idle >= timeout - IDLE_WARNING_SECONDS and not self._idle_warned:
-            self._idle_warned = True
-            self.notify(t(self.session.lang, "idle.warning", seconds=int(timeout - idle)),
-                        severity="warning", timeout=IDLE_WARNING_SECONDS)
+        elif remaining <= min(IDLE_WARNING_SECONDS, self.config.kiosk.idle_timeout // 2) and not warning_open:
+            self.push_screen(IdleScreen(self.session.lang, self.idle_remaining))

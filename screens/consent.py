@@ -76,7 +76,7 @@ class ConsentScreen(KioskScreen):
         if event.button.id == "agree":
             self.agree()
         elif event.button.id == "disagree":
-            self.kiosk.wipe("disagree")
+            self.kiosk.wipe("disagree", notice="consent.disagreed")
         elif event.button.id == "back":
             self.action_back()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.geometry import Size
 from textual.widgets import Button, RadioButton, RadioSet
@@ -56,6 +56,8 @@ class RouteScreen(KioskScreen):
         yield from self.compose_header()
         with VerticalScroll(id="body"):
             yield Prose(self.t("route.heading"), classes="heading")
+            # Right under the question it is about, where it is seen at any terminal size.
+            yield Prose("", id="route-problem", classes="problem")
             with RadioSet(id="route"):
                 for route in Route:
                     yield ChoiceButton(
@@ -64,13 +66,13 @@ class RouteScreen(KioskScreen):
                         id=f"route-{route}",
                         value=session.route is route,
                     )
-            yield Prose(self.t("route.id_heading"), classes="subheading")
-            with RadioSet(id="id-type"):
-                yield RadioButton(self.t("id_type.personal"), id="id-personal",
-                                  value=session.id_type is IdType.PERSONAL)
-                yield ChoiceButton(self.t("id_type.group"), self.t("id_type.group.hint"),
-                                  id="id-group", value=session.id_type is IdType.GROUP)
-            yield Prose("", id="route-problem", classes="problem")
+            with Vertical(id="id-section"):
+                yield Prose(self.t("route.id_heading"), classes="subheading")
+                with RadioSet(id="id-type"):
+                    yield RadioButton(self.t("id_type.personal"), id="id-personal",
+                                      value=session.id_type is IdType.PERSONAL)
+                    yield ChoiceButton(self.t("id_type.group"), self.t("id_type.group.hint"),
+                                       id="id-group", value=session.id_type is IdType.GROUP)
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
             Button(self.t("button.next"), id="next", variant="primary"),
@@ -79,6 +81,11 @@ class RouteScreen(KioskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#route", RadioSet).focus()
+        self._show_id_section()
+
+    def _show_id_section(self) -> None:
+        # Whoever never had an INDICE password applies nowhere here: the ID type does not matter to them.
+        self.query_one("#id-section").display = self.kiosk.session.route is not Route.NOT_ISSUED
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         session = self.kiosk.session
@@ -86,8 +93,13 @@ class RouteScreen(KioskScreen):
         if event.radio_set.id == "route":
             session.route = Route(pressed.removeprefix("route-"))
             self.query_one("#route-problem", Prose).update("")
+            self._show_id_section()
+            # The next question, or the way on: a keyboard user should not hunt for it.
+            following = "#next" if session.route is Route.NOT_ISSUED else "#id-type"
+            self.query_one(following).focus()
         else:
             session.id_type = IdType(pressed.removeprefix("id-"))
+            self.query_one("#next").focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -99,7 +111,9 @@ class RouteScreen(KioskScreen):
     def action_next(self) -> None:
         session = self.kiosk.session
         if session.route is None:
-            self.query_one("#route-problem", Prose).update(self.t("route.pick_first"))
+            problem = self.query_one("#route-problem", Prose)
+            problem.update(self.t("route.pick_first"))
+            problem.scroll_visible()
             self.query_one("#route", RadioSet).focus()
             return
         self.kiosk.goto(Step.GUIDANCE if session.route is Route.NOT_ISSUED else Step.APPLICANT)

@@ -10,7 +10,7 @@ VENV="${INDICE_KIOSK_VENV:-$ROOT/.venv}"
 # libcups2-dev and a compiler build pycups; cups + cups-ipp-utils + dbus give the demo/test CUPS and its
 # virtual printer; the font is embedded in every PDF.
 APT_PACKAGES="python3 python3-venv python3-dev gcc libcups2-dev cups cups-client cups-filters cups-ipp-utils
-dbus fonts-ipaexfont-gothic ${APT_EXTRA:-}"
+dbus fonts-ipaexfont-gothic tzdata ${APT_EXTRA:-}"
 
 missing=""
 for pkg in $APT_PACKAGES; do

@@ -77,11 +77,14 @@ async def test_unknown_id_group_route_keyboard_only(config: Config, private_cups
     }
     async with app.run_test(size=SIZE) as pilot:
         await agree(pilot)
-        # Keyboard only: the route RadioSet has focus; down arrows then enter choose.
+        # Keyboard only: the route RadioSet has focus; down arrow then enter chooses, and focus moves on
+        # to the ID type, then to Next, so Enter keeps a keyboard user going.
         await pilot.press("down", "enter")
-        await pilot.press("tab", "down", "enter")  # ID type: group
+        assert app.focused.id == "id-type"
+        await pilot.press("down", "enter")  # ID type: group
         assert app.session.route == "indice-and-general" and app.session.id_type == "group"
-        await pilot.press("tab", "tab", "enter")  # back, next
+        assert app.focused.id == "next"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.id == "applicant")
         assert app.screen.query_one("#find-id").display
         assert app.screen.query_one("#group").display
@@ -163,10 +166,17 @@ async def test_edit_from_review_keeps_every_answer(config: Config) -> None:
 async def test_disagree_wipes_and_returns_to_welcome(config: Config) -> None:
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await pilot.click("#lang-en")
         await start(pilot)
         await pilot.click("#disagree")
+        # Wiped at once; then told why, in the person's language, before the kiosk starts over.
+        await wait_for(pilot, lambda: app.screen.id == "notice")
+        assert app.session.is_empty
+        assert "Without agreeing" in shown(app.screen.query_one("#notice-text"))
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.id == "welcome")
-        assert not app.session.agreed
+        assert app.session.lang == "ja"  # back to the kiosk's own language for the next person
 
 
 async def test_agree_needs_the_whole_text_shown(config: Config) -> None:
@@ -270,13 +280,22 @@ async def test_mouse_alone_session(config: Config, private_cups) -> None:
 async def test_idle_timeout_wipes_the_session(config: Config) -> None:
     import dataclasses
 
-    # Below the 30 s the settings file allows, so the test does not wait minutes; the rule is the same.
-    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout=2))
+    # Below the 30 s the settings file allows, so the test does not wait minutes; the rule is the same
+    # (the warning comes halfway through so short a timeout, instead of 30 s before).
+    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout=6))
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
         await agree(pilot)
         await choose(pilot, "indice-only")
         await fill(pilot, {"name_kanji": "放置 太郎"})
+        await wait_for(pilot, lambda: app.screen.id == "idle", timeout=10)
+        assert "秒で入力内容を消して" in shown(app.screen.query_one("#idle-countdown"))
+        # Any key keeps the session, and that key does nothing else.
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        assert app.session.answers["name_kanji"] == "放置 太郎"
+        # Left alone again: the warning, then the wipe.
+        await wait_for(pilot, lambda: app.screen.id == "idle", timeout=10)
         await wait_for(pilot, lambda: app.screen.id == "welcome", timeout=10)
         assert app.session.answers == {} and not app.session.agreed
 

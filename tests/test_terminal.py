@@ -82,7 +82,7 @@ def test_kiosk_command_with_demo_cups_runs_quits_and_clears(terminal: Terminal, 
     terminal.keys("canary-zq7")
     terminal.wait_for("canary-zq7")
     terminal.keys("C-q")
-    terminal.wait_for("はい、消して最初に戻る")
+    terminal.wait_for("はい、終了する")
     terminal.keys("Right", "Enter")
     terminal.wait_for("KIOSK-EXITED")
     # The screen and the scrollback were cleared on the way out, and the demo CUPS is gone.

@@ -2,7 +2,7 @@
 
 TEXT: dict[str, str] = {
     # --- common ---
-    "app.title": "INDICE password re-application",
+    "app.title": "INDICE password renewal application",
     "key.back": "Back",
     "key.next": "Next",
     "key.start_over": "Start over",
@@ -13,10 +13,14 @@ TEXT: dict[str, str] = {
     "demo.banner": "Printing to the DEMO printer (nothing is really printed)",
     "confirm.start_over": "Erase everything you entered and go back to the start?",
     "confirm.yes": "Yes, erase and start over",
+    "confirm.quit": "Quit the kiosk? Everything you entered is erased.",
+    "confirm.quit_yes": "Yes, quit",
     "confirm.no": "No, continue",
-    "idle.warning": "Still there? In {seconds} s your entries will be erased and the kiosk returns to the start. Press any key to continue.",
+    "idle.heading": "Still there?",
+    "idle.warning": "In {seconds} s your entries will be erased and the kiosk returns to the start.",
+    "idle.continue": "Continue",
     # --- welcome ---
-    "welcome.heading": "Re-apply for a lost INDICE password",
+    "welcome.heading": "Apply to renew a lost INDICE password",
     "welcome.body": (
         "If you have lost your INDICE (case registration) password, this kiosk prepares and prints the "
         "application form for the UMIN Center.\n"
@@ -45,10 +49,12 @@ TEXT: dict[str, str] = {
     "consent.data2": "The application is sent only to the configured printer ({queue}).",
     "consent.data3": "Everything you entered is erased when you finish, cancel, or leave the kiosk idle.",
     "consent.data4": "This kiosk never asks for a password. Never tell anyone yours.",
-    "consent.scroll_hint": "↓ Scroll to the end to enable “I agree”.",
-    "consent.read_hint": "You have read it all. Press “I agree” if you agree.",
+    "consent.scroll_hint": "↓ Scroll to the end (↓ key, PageDown or mouse wheel) to enable “I agree”.",
+    "consent.read_hint": "That is the whole text. Press “I agree” if you agree.",
     "consent.agree": "I agree",
     "consent.disagree": "I do not agree",
+    "consent.disagreed": "Without agreeing, this kiosk cannot prepare the form. Nothing was kept. Please ask the staff if you have questions.",
+    "notice.ok": "OK",
     # --- route ---
     "route.heading": "Which of these fits you?",
     "route.indice-only.title": "I lost only my INDICE password",
@@ -78,10 +84,10 @@ TEXT: dict[str, str] = {
         "Enter your UMIN ID in the questionnaire's “UMIN ID held” field.\n"
         "What follows differs for heads of department (診療科長) and for chief physicians or data managers "
         "(主任医師 / データマネージャ): check the NCD home page (new facility / user registration).\n"
-        "If in doubt, contact the NCD secretariat."
+        "If in doubt, contact the NCD secretariat.\nNCD home page: https://www.ncd.or.jp/"
     ),
     "guidance.print": "Print this guidance",
-    "guidance.printed": "The guidance was printed.",
+    "guidance.printed": "The guidance was printed. Please take it from the printer.",
     "guidance.finish": "Finish",
     "guidance.doc_title": "If no INDICE password was ever issued to you",
     # --- applicant ---
@@ -112,7 +118,7 @@ TEXT: dict[str, str] = {
     "placeholder.umin_id": "e.g. yamada-tky",
     "placeholder.name_kanji": "e.g. 山田 太郎",
     "placeholder.name_kana": "e.g. ヤマダ タロウ (hiragana is fine)",
-    "placeholder.name_roman": "e.g. Taro Yamada (optional)",
+    "placeholder.name_roman": "e.g. Taro Yamada",
     "placeholder.institution": "e.g. The University of Tokyo Hospital",
     "placeholder.department": "e.g. Obstetrics and Gynecology",
     "placeholder.position": "e.g. Assistant Professor",
@@ -120,10 +126,11 @@ TEXT: dict[str, str] = {
     "placeholder.email": "e.g. yamada@example.ac.jp",
     "placeholder.past_affiliations": "e.g. XX Hospital (2015-2020)",
     "placeholder.alma_mater": "e.g. XX University, 2010",
-    "placeholder.societies": "e.g. JSOG (optional)",
-    "placeholder.license": "e.g. Physician No. 123456 (optional)",
+    "placeholder.societies": "e.g. JSOG",
+    "placeholder.license": "e.g. Physician No. 123456",
     "placeholder.representative_name": "e.g. 佐藤 花子",
-    "optional": "optional",
+    "optional": " (optional)",
+    "list.separator": ", ",
     "required_mark": "*",
     "problem.required": "Please fill this in.",
     "problem.too_long": "Too long; please shorten it.",
@@ -143,8 +150,11 @@ TEXT: dict[str, str] = {
     "review.edit": "Edit",
     "review.confirm": "Print it",
     "review.empty": "(none)",
+    "review.more_below": "↓ More below (↓ key or scroll)",
     # --- send ---
     "send.heading": "Printing your application",
+    "send.heading_done": "Printed",
+    "send.heading_failed": "Not printed",
     "send.rendering": "Preparing the form…",
     "send.submitting": "Sending to printer {queue}…",
     "send.waiting": "The printer is working ({seconds} s so far)",

@@ -2,7 +2,7 @@
 
 TEXT: dict[str, str] = {
     # --- common ---
-    "app.title": "INDICE パスワード再発行申請",
+    "app.title": "INDICE 用パスワード更新申請書の作成",
     "key.back": "戻る",
     "key.next": "次へ",
     "key.start_over": "最初から",
@@ -13,10 +13,14 @@ TEXT: dict[str, str] = {
     "demo.banner": "デモ用プリンターに送信します（実際には印刷されません）",
     "confirm.start_over": "入力した内容をすべて消して、最初に戻りますか？",
     "confirm.yes": "はい、消して最初に戻る",
+    "confirm.quit": "終了しますか？ 入力した内容は消去されます。",
+    "confirm.quit_yes": "はい、終了する",
     "confirm.no": "いいえ、続ける",
-    "idle.warning": "まだ操作中ですか？ あと {seconds} 秒で入力内容を消して最初の画面に戻ります。何かキーを押すと続けられます。",
+    "idle.heading": "まだ操作中ですか？",
+    "idle.warning": "あと {seconds} 秒で入力内容を消して最初の画面に戻ります。",
+    "idle.continue": "続ける",
     # --- welcome ---
-    "welcome.heading": "症例登録(INDICE)用パスワードの再発行",
+    "welcome.heading": "症例登録(INDICE)用パスワードの更新申請",
     "welcome.body": (
         "INDICE 用パスワードを忘れた方が、UMIN センターへの「パスワード更新申請書」をここで作成・印刷できます。\n"
         "画面の案内に沿って入力してください。入力した内容は、終わると端末から消去されます。"
@@ -44,10 +48,12 @@ TEXT: dict[str, str] = {
     "consent.data2": "申請書は、設定されたプリンター（{queue}）にだけ送ります。",
     "consent.data3": "申請が終わる・中断する・一定時間操作がないときは、入力内容をすべて消去します。",
     "consent.data4": "この端末はパスワードを尋ねません。パスワードは誰にも教えないでください。",
-    "consent.scroll_hint": "↓ 最後までスクロールすると「同意する」が押せるようになります。",
-    "consent.read_hint": "最後まで読みました。同意する場合は「同意する」を押してください。",
+    "consent.scroll_hint": "↓ 最後までスクロールすると（↓キー・PageDown・マウスホイール）「同意する」が押せるようになります。",
+    "consent.read_hint": "最後まで表示しました。同意する場合は「同意する」を押してください。",
     "consent.agree": "同意する",
     "consent.disagree": "同意しない",
+    "consent.disagreed": "同意いただけない場合、この端末では申請書を作成できません。入力内容はありません（消去しました）。ご不明な点は係の人にご相談ください。",
+    "notice.ok": "OK",
     # --- route ---
     "route.heading": "どれに当てはまりますか？",
     "route.indice-only.title": "INDICE 用パスワードだけ忘れた",
@@ -76,10 +82,10 @@ TEXT: dict[str, str] = {
         "利用開始アンケートの「保有UMIN ID」欄には、必ずご自分の UMIN ID を入力してください。\n"
         "その後の手続きは「診療科長」か「主任医師またはデータマネージャ」かで異なります。"
         "必ず NCD ホームページ（新規施設・ユーザー登録）でご確認ください。\n"
-        "ご不明な点は NCD 事務局へお問い合わせください。"
+        "ご不明な点は NCD 事務局へお問い合わせください。\nNCD ホームページ：https://www.ncd.or.jp/"
     ),
     "guidance.print": "この案内を印刷する",
-    "guidance.printed": "案内を印刷しました。",
+    "guidance.printed": "案内を印刷しました。プリンターから受け取ってください。",
     "guidance.finish": "終了する",
     "guidance.doc_title": "INDICE 用パスワードが発行されていない方へのご案内",
     # --- applicant ---
@@ -110,7 +116,7 @@ TEXT: dict[str, str] = {
     "placeholder.umin_id": "例：yamada-tky",
     "placeholder.name_kanji": "例：山田 太郎",
     "placeholder.name_kana": "例：ヤマダ タロウ（ひらがなでも可）",
-    "placeholder.name_roman": "例：Taro Yamada（任意）",
+    "placeholder.name_roman": "例：Taro Yamada",
     "placeholder.institution": "例：東京大学医学部附属病院",
     "placeholder.department": "例：産婦人科",
     "placeholder.position": "例：助教",
@@ -118,10 +124,11 @@ TEXT: dict[str, str] = {
     "placeholder.email": "例：yamada@example.ac.jp",
     "placeholder.past_affiliations": "例：〇〇病院（2015〜2020年）",
     "placeholder.alma_mater": "例：〇〇大学 2010年卒",
-    "placeholder.societies": "例：日本産科婦人科学会（任意）",
-    "placeholder.license": "例：医師 第123456号（任意）",
+    "placeholder.societies": "例：日本産科婦人科学会",
+    "placeholder.license": "例：医師 第123456号",
     "placeholder.representative_name": "例：佐藤 花子",
-    "optional": "任意",
+    "optional": "（任意）",
+    "list.separator": "、",
     "required_mark": "*",
     "problem.required": "入力してください。",
     "problem.too_long": "長すぎます。短くしてください。",
@@ -141,8 +148,11 @@ TEXT: dict[str, str] = {
     "review.edit": "修正する",
     "review.confirm": "この内容で印刷する",
     "review.empty": "（なし）",
+    "review.more_below": "↓ 下に続きがあります（↓キー・スクロール）",
     # --- send ---
     "send.heading": "申請書を印刷しています",
+    "send.heading_done": "印刷が終わりました",
+    "send.heading_failed": "印刷できませんでした",
     "send.rendering": "申請書を作成しています…",
     "send.submitting": "プリンター {queue} に送っています…",
     "send.waiting": "プリンターの処理を待っています（{seconds} 秒経過）",
