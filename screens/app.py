@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 
 import styles
 from kiosk import delivery, flow, fonts
-from kiosk.application import Application
+from kiosk.application import Application, IdType, Route
 from kiosk.config import Config
 from kiosk.delivery import Outcome, Progress
 from kiosk.flow import Step
@@ -162,8 +162,19 @@ class KioskApp(App[None], inherit_bindings=False):
     def review_rows(self, application: Application) -> list[tuple[str, str]]:
         from kiosk import document  # reportlab stays out of start-up
 
-        return document.pdf_text_for_review(application, font_path=self.config.document.font,
-                                            lang=self.session.lang)
+        lang = self.session.lang
+        rows = document.pdf_text_for_review(application, font_path=self.config.document.font, lang=lang)
+        if lang == "ja":
+            return rows
+        # The form is Japanese; an English reader gets the fixed words glossed (the answers are their own).
+        when = application.applied_on
+        routes = [r for r in Route if r is not Route.NOT_ISSUED]
+        glosses = {t("ja", f"doc.route.{r}"): t(lang, f"doc.route.{r}") for r in routes}
+        glosses |= {t("ja", f"doc.id_type.{i}"): t(lang, f"doc.id_type.{i}") for i in IdType}
+        glosses[t("ja", "doc.date", year=when.year, month=when.month, day=when.day)] = t(
+            lang, "doc.date", year=when.year, month=when.month, day=when.day)
+        return [(label, f"{value} ({glosses[value]})" if value in glosses else value)
+                for label, value in rows]
 
     def print_application(self, on_progress: Callable[[Progress], None], stop: threading.Event) -> Outcome:
         """Render and print the session's application (runs in a worker thread)."""

@@ -43,7 +43,8 @@ class ApplicantScreen(KioskScreen):
             with Vertical(id="group"):
                 yield Prose(self.t("applicant.group_heading"), classes="subheading")
                 yield self._field("representative_name")
-            yield Prose("", id="form-problem", classes="problem")
+        # Outside the scrolling form, just above the buttons, so it is seen where Next was pressed.
+        yield Prose("", id="form-problem", classes="problem")
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
             Button(self.t("button.next"), id="next", variant="primary"),
@@ -53,7 +54,7 @@ class ApplicantScreen(KioskScreen):
     def _field(self, key: str) -> Vertical:
         session = self.kiosk.session
         required = model.required_when_shown(key, session.route or Route.INDICE_ONLY)
-        mark = " *" if required else f" ({self.t('optional')})"
+        mark = " *" if required else self.t("optional")
         return Vertical(
             Horizontal(
                 Label(self.t(f"field.{key}") + mark, classes="field-label"),
@@ -96,6 +97,34 @@ class ApplicantScreen(KioskScreen):
         problem_line = self.query_one(f"#problem-{key}", Prose)
         if problem_line.has_class("-shown") and self._problem(key) is None:
             self._show(key, None)
+        if self.query_one("#form-problem", Prose).text:
+            self._summarise()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        # Enter in a field goes to the next field shown, and from the last one to Next.
+        inputs = [i for i in self.query(Input) if i.parent and i.parent.parent and self._shown(i)]
+        position = inputs.index(event.input) if event.input in inputs else -1
+        if 0 <= position < len(inputs) - 1:
+            inputs[position + 1].focus()
+        else:
+            self.query_one("#next", Button).focus()
+
+    def _shown(self, field: Input) -> bool:
+        node = field
+        while node is not None and node is not self:
+            if not node.display:
+                return False
+            node = node.parent  # type: ignore[assignment]
+        return True
+
+    def _summarise(self) -> bool:
+        """Name the fields still wrong, above the buttons. Returns True when there are none."""
+        checked = self.kiosk.session.check_answers(self.kiosk.printable)
+        names = self.t("list.separator").join(self.t(f"field.{p.key}") for p in checked.problems)
+        summary = self.query_one("#form-problem", Prose)
+        summary.update(self.t("applicant.fix_these", fields=names) if names else "")
+        return checked.ok
 
     @on(Input.Blurred)
     def _blurred(self, event: Input.Blurred) -> None:
@@ -134,14 +163,10 @@ class ApplicantScreen(KioskScreen):
         visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, checked.answers)
         for key in visible:
             self._show(key, checked.problem_for(key) or checked.warning_for(key))
-        summary = self.query_one("#form-problem", Prose)
-        if not checked.ok:
-            names = "、".join(self.t(f"field.{p.key}") for p in checked.problems)
-            summary.update(self.t("applicant.fix_these", fields=names))
+        if not self._summarise():
             first = checked.problems[0].key
             self.query_one(f"#{first}", Input).focus()
             self.query_one(f"#field-{first}").scroll_visible()
             return
-        summary.update("")
         session.make_application(self.kiosk.config.project.name, now=self.kiosk.clock())
         self.kiosk.goto(Step.REVIEW)

@@ -29,6 +29,8 @@ class KioskScreen(Screen[None], inherit_bindings=False):
 
     def __init__(self) -> None:
         super().__init__(id=str(self.step_id()))
+        # Label widths differ by language (English labels are longer): styles key on this class.
+        self.add_class(f"-lang-{self.lang}")
         keys = list(self.KEYS)
         if self.HAS_START_OVER:
             keys.append(("f9", "app.start_over", "key.start_over"))

@@ -68,6 +68,7 @@ class ConsentScreen(KioskScreen):
             if agree.disabled:
                 self.read_to_end = True
                 agree.disabled = False
+                agree.focus()  # the next thing to do; Enter now agrees
                 self.refresh_bindings()
                 self.query_one("#consent-hint", Prose).update(self.t("consent.read_hint"))
 
@@ -91,6 +92,12 @@ class ConsentScreen(KioskScreen):
         return True
 
     def action_agree(self) -> None:
+        if not self.read_to_end:
+            # Pressed too early: point at what is missing instead of doing nothing.
+            hint = self.query_one("#consent-hint", Prose)
+            hint.add_class("-flash")
+            self.set_timer(1.5, lambda: hint.remove_class("-flash"))
+            return
         self.agree()
 
     def agree(self) -> None:

@@ -26,20 +26,20 @@ class DoneScreen(KioskScreen):
         session = self.kiosk.session
         application = session.application
         assert application is not None
-        steps = [self.t("done.step_sign")]
+        # Things to do get a box to tick; things to know get a bullet.
+        todo = [self.t("done.step_sign")]
         if application.id_type is IdType.GROUP:
-            steps.append(self.t("done.step_sign_group"))
-        steps += [
-            self.t("done.step_fax", fax=self.kiosk.config.umin.fax_number),
-            self.t("done.step_wait"),
-            self.t("done.step_mail"),
-        ]
+            todo.append(self.t("done.step_sign_group"))
+        todo.append(self.t("done.step_fax", fax=self.kiosk.config.umin.fax_number))
+        know = [self.t("done.step_wait"), self.t("done.step_mail")]
         yield from self.compose_header()
         with VerticalScroll(id="body"):
             yield Prose(self.t("done.heading"), classes="heading")
             yield Prose(self.t("done.intro"), classes="note")
-            for number, text in enumerate(steps, 1):
+            for number, text in enumerate(todo, 1):
                 yield Prose(f"☐ {number}. {text}", classes="checklist-item")
+            for text in know:
+                yield Prose(f"・ {text}", classes="checklist-item -info")
             if application.unprintable:
                 chars = " ".join(dict.fromkeys("".join(application.unprintable.values())))
                 yield Prose(self.t("done.handwrite", chars=chars), classes="problem -shown -warning")

@@ -66,6 +66,8 @@ class GuidanceScreen(KioskScreen):
             f"send.{outcome.kind}", queue=self.kiosk.target.queue, seconds=outcome.seconds)
         self.query_one("#guidance-status", Prose).update(text)
         self.query_one("#print-guidance", Button).disabled = False
+        # Focus left the button while it was disabled; put it on what comes next.
+        self.query_one("#finish" if outcome.ok else "#print-guidance", Button).focus()
 
     def action_finish(self) -> None:
         self.kiosk.wipe("guidance finished")

@@ -17,7 +17,11 @@ from screens.prose import Prose
 
 
 class SendScreen(KioskScreen):
-    KEYS: ClassVar = [("escape", "back", "key.back"), ("f5", "retry", "send.retry")]
+    KEYS: ClassVar = [
+        ("escape", "back", "key.back"),
+        ("f5", "retry", "send.retry"),
+        ("f10", "next", "key.next"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,7 +35,7 @@ class SendScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with Vertical(id="body"):
-            yield Prose(self.t("send.heading"), classes="heading")
+            yield Prose(self.t("send.heading"), id="send-heading", classes="heading")
             yield Prose(self.t("send.rendering"), id="send-status")
             yield Prose("", id="send-hint", classes="note")
         yield self.nav_buttons(
@@ -48,6 +52,8 @@ class SendScreen(KioskScreen):
         # Retry and back only make sense once a try has failed; hide them from the footer until then.
         if action in ("retry", "back"):
             return self.outcome is not None and not self.outcome.ok
+        if action == "next":
+            return self.outcome is not None and self.outcome.ok
         return True
 
     def on_unmount(self) -> None:
@@ -59,6 +65,7 @@ class SendScreen(KioskScreen):
         for button_id in ("#retry", "#next", "#back"):
             self.query_one(button_id).display = False
         self.query_one("#send-hint", Prose).update("")
+        self.query_one("#send-heading", Prose).update(self.t("send.heading"))
         self.query_one("#send-status", Prose).update(self.t("send.rendering"))
         self.kiosk.session.following_job = True
         self._send()
@@ -85,6 +92,8 @@ class SendScreen(KioskScreen):
         status = self.query_one("#send-status", Prose)
         status.update(self.t(f"send.{outcome.kind}", queue=self.kiosk.target.queue, seconds=outcome.seconds))
         status.set_class(not outcome.ok, "problem")
+        heading = "send.heading_done" if outcome.ok else "send.heading_failed"
+        self.query_one("#send-heading", Prose).update(self.t(heading))
         if outcome.ok:
             self.kiosk.session.printed = True
             self.query_one("#next", Button).display = True
@@ -100,9 +109,13 @@ class SendScreen(KioskScreen):
         if event.button.id == "retry":
             self.action_retry()
         elif event.button.id == "next":
-            self.kiosk.goto(Step.DONE)
+            self.action_next()
         elif event.button.id == "back":
             self.action_back()
+
+    def action_next(self) -> None:
+        if self.outcome is not None and self.outcome.ok:
+            self.kiosk.goto(Step.DONE)
 
     def action_retry(self) -> None:
         if self.outcome is not None and not self.outcome.ok:

@@ -342,3 +342,26 @@ async def test_nothing_reaches_the_clipboard(config: Config) -> None:
         await pilot.press("shift+home", "ctrl+c", "ctrl+x")
         assert app.clipboard == ""
         assert app.screen.query_one("#umin_id", Input).value in ("secret-abc", "")
+
+
+async def test_enter_walks_the_form_and_consent_focuses_agree(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "agree")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.id == "route")
+        await pilot.press("enter")  # the first choice
+        await pilot.press("enter")  # personal ID (already chosen) moves focus on...
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        assert app.focused.id == "umin_id"
+        await pilot.press(*"tanaka-ab", "enter")
+        assert app.focused.id == "name_kanji"
+        for _ in range(8):
+            await pilot.press("enter")
+        assert app.focused.id == "next"  # after the last field shown, Enter lands on Next
+        await pilot.press("enter")
+        summary = shown(app.screen.query_one("#form-problem"))
+        assert summary.startswith("次の項目を確認してください") and "、" in summary
