@@ -103,7 +103,7 @@ def render(args: argparse.Namespace, config: Config) -> int:
         session.agree(datetime.now().astimezone())
         application = session.make_application(config.project.name)
     pdf = document.render_application(application, font_path=config.document.font,
-                                      fax_number=config.umin.fax_number, invariant=args.invariant)
+                                      fax_number=config.fax.number, invariant=args.invariant)
     args.out.write_bytes(pdf)
     print(f"wrote {args.out} ({len(pdf)} bytes)")
     return 0

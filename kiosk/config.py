@@ -43,9 +43,25 @@ class CupsSettings:
     purge_jobs: bool = True
 
 
+DELIVERY_MODES: tuple[str, ...] = ("print", "fax", "print+fax")
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    mode: str = "print"
+
+
+@dataclass(frozen=True)
+class FaxSettings:
+    queue: str = "indice-fax"
+    number: str = "03-5689-0726"
+    dial_prefix: str = ""
+    number_option: str = "phone"
+    max_wait: float = 600.0
+
+
 @dataclass(frozen=True)
 class UminSettings:
-    fax_number: str = "03-5689-0726"
     page: str = "http://www.umin.ac.jp/id/idc_passwd/passwd_indice.htm"
 
 
@@ -64,6 +80,8 @@ class DocumentSettings:
 class Config:
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     cups: CupsSettings = field(default_factory=CupsSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    fax: FaxSettings = field(default_factory=FaxSettings)
     umin: UminSettings = field(default_factory=UminSettings)
     project: ProjectSettings = field(default_factory=ProjectSettings)
     document: DocumentSettings = field(default_factory=DocumentSettings)
@@ -73,6 +91,8 @@ class Config:
 _SECTIONS: dict[str, type] = {
     "kiosk": KioskSettings,
     "cups": CupsSettings,
+    "delivery": DeliverySettings,
+    "fax": FaxSettings,
     "umin": UminSettings,
     "project": ProjectSettings,
     "document": DocumentSettings,
@@ -114,12 +134,22 @@ def _check(config: Config) -> None:
         raise ConfigError(path, "kiosk.idle_timeout", "must be at least 30 seconds")
     if not config.cups.queue.strip() or any(c in config.cups.queue for c in " /#\t"):
         raise ConfigError(path, "cups.queue", "must be a CUPS queue name (no spaces, '/' or '#')")
-    if config.cups.timeout <= 0 or config.cups.max_wait <= 0:
-        key = "cups.timeout" if config.cups.timeout <= 0 else "cups.max_wait"
-        raise ConfigError(path, key, "must be more than 0")
-    digits = config.umin.fax_number.replace("-", "")
-    if not digits.isdigit() or not 9 <= len(digits) <= 11:
-        raise ConfigError(path, "umin.fax_number", "must be a phone number of digits and hyphens")
+    for key, value in (("cups.timeout", config.cups.timeout), ("cups.max_wait", config.cups.max_wait),
+                       ("fax.max_wait", config.fax.max_wait)):
+        if value <= 0:
+            raise ConfigError(path, key, "must be more than 0")
+    if config.delivery.mode not in DELIVERY_MODES:
+        raise ConfigError(path, "delivery.mode", f"must be one of {', '.join(DELIVERY_MODES)}")
+    digits = config.fax.number.replace("-", "")
+    if not digits.isascii() or not digits.isdigit() or not 9 <= len(digits) <= 11:
+        raise ConfigError(path, "fax.number", "must be digits and hyphens, e.g. 03-5689-0726")
+    prefix = config.fax.dial_prefix
+    if prefix and (not prefix.isascii() or not prefix.isdigit() or len(prefix) > 4):
+        raise ConfigError(path, "fax.dial_prefix", "must be up to 4 digits (e.g. \"0\" for an outside line)")
+    if not config.fax.number_option or not config.fax.number_option.replace("-", "").isalnum():
+        raise ConfigError(path, "fax.number_option", "must be a CUPS option name (e.g. phone)")
+    if config.delivery.mode != "print" and (not config.fax.queue.strip() or " " in config.fax.queue):
+        raise ConfigError(path, "fax.queue", "must be a CUPS queue name when delivery.mode sends a FAX")
 
 
 def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:

@@ -18,6 +18,18 @@ from kiosk.printing import JobState, PrintError, PrintTarget
 
 log = logging.getLogger("kiosk.delivery")
 
+PRINT = "print"
+FAX = "fax"
+
+
+def channels_for(mode: str) -> tuple[str, ...]:
+    """The ways an application leaves the kiosk, in the order they are done: "print+fax" -> print, fax."""
+    channels = tuple(part for part in mode.split("+") if part in (PRINT, FAX))
+    if not channels or len(set(channels)) != len(channels):
+        raise ValueError(f"unknown delivery mode {mode!r}")
+    return channels
+
+
 FINISHED_OUTCOME = {
     JobState.COMPLETED: "completed",
     JobState.CANCELED: "canceled",

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 PDF_TITLE = "INDICE password renewal application"
 GUIDANCE_PDF_TITLE = "INDICE password guidance"
+FAX_PDF_TITLE = "INDICE password renewal application (FAX)"
+REMINDER_PDF_TITLE = "INDICE password FAX reminder"
 PDF_AUTHOR = "indice-kiosk"
 UMIN_PAGE_URL = "http://www.umin.ac.jp/id/idc_passwd/passwd_indice.htm"
 
@@ -49,6 +51,10 @@ SUBLABEL_SIZE = 7.0
 FAX_SIZE = 18.0
 SIGNATURE_HEIGHT = 18.0  # mm
 NOTE_SIZE = 11.0
+COVER_TITLE_SIZE = 28.0
+COVER_FAX_SIZE = 32.0  # the number the receiving clerk checks first: large on the cover and the reminder
+REMINDER_TITLE_SIZE = 28.0
+QR_SIZE = 40.0  # mm, quiet zone included; comfortably scannable from paper
 RULE = 0.6  # thin black rules
 BOX_RULE = 1.0
 
@@ -189,8 +195,12 @@ def _build(
     font_path: Path,
     invariant: bool,
     footer: Callable[[int, int], str] | None,
+    pages_out: list[int] | None = None,
 ) -> bytes:
-    """Lay the story out on A4 in memory; ``footer(page, pages)`` is drawn at the foot of every page."""
+    """Lay the story out on A4 in memory; ``footer(page, pages)`` is drawn at the foot of every page.
+
+    When ``pages_out`` is given, the number of pages laid out is appended to it.
+    """
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
@@ -209,8 +219,14 @@ def _build(
             self._pages.append(dict(self.__dict__))
             self._startPage()
 
+        def current_page(self) -> int:
+            """The number of the page being drawn (``_PageMark`` reads it)."""
+            return len(self._pages) + 1
+
         def save(self) -> None:
             total = len(self._pages)
+            if pages_out is not None:
+                pages_out.append(total)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
                 if footer is not None:
@@ -243,16 +259,28 @@ def _build(
     return buf.getvalue()
 
 
+def _page_footer(page: int, pages: int) -> str:
+    ja, en = (t(lang, "doc.page", page=page, pages=pages) for lang in ("ja", "en"))
+    return f"{ja}　({en})"
+
+
 def render_application(
     application: Application, *, font_path: Path, fax_number: str, invariant: bool = False
 ) -> bytes:
     """The 症例登録(INDICE)用パスワード更新申請書 as PDF bytes, ready to print, sign and FAX."""
+    font_path = Path(font_path)
+    load_font(font_path)
+    story = _application_story(application, _Kit(), font_path=font_path, fax_number=fax_number)
+    return _build(story, title=PDF_TITLE, font_path=font_path, invariant=invariant, footer=_page_footer)
+
+
+def _application_story(
+    application: Application, kit: _Kit, *, font_path: Path, fax_number: str
+) -> list[Flowable]:
+    """The flowables of the application form; render_application and render_fax both lay out these."""
     from reportlab.lib.units import mm
     from reportlab.platypus import Spacer, Table
 
-    font_path = Path(font_path)
-    load_font(font_path)
-    kit = _Kit()
     width = 180 * mm - 12  # the frame keeps 6 pt of padding on each side
     label_w = 50 * mm
     value_w = width - label_w
@@ -362,12 +390,7 @@ def render_application(
     if any_missing:
         story.append(Spacer(1, 1 * mm))
         story.append(kit.mixed(t("ja", "doc.unprintable"), t("en", "doc.unprintable"), kit.note))
-
-    def footer(page: int, pages: int) -> str:
-        ja, en = (t(lang, "doc.page", page=page, pages=pages) for lang in ("ja", "en"))
-        return f"{ja}　({en})"
-
-    return _build(story, title=PDF_TITLE, font_path=font_path, invariant=invariant, footer=footer)
+    return story
 
 
 def render_guidance(
@@ -421,6 +444,231 @@ def render_guidance(
         style=_grid_style(),
     ))
     return _build(story, title=GUIDANCE_PDF_TITLE, font_path=font_path, invariant=invariant, footer=None)
+
+
+# ------------------------------------------------------------------------------------------------ FAX
+
+
+def _page_mark(seen: list[int]) -> Flowable:
+    """A zero-size flowable that records the page it lands on (needs ``_build``'s canvas)."""
+    from reportlab.platypus import Flowable as _Flowable
+
+    class _PageMark(_Flowable):
+        def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+            return 0, 0
+
+        def draw(self) -> None:
+            seen.append(self.canv.current_page())
+
+    return _PageMark()
+
+
+def _cover_story(
+    application: Application, kit: _Kit, *, font_path: Path, fax_number: str, total: int, enclosed: int
+) -> list[Flowable]:
+    """The FAX cover sheet: to whom, from where (institution, department, phone only), how many pages."""
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer, Table
+
+    def style(name: str, size: float, leading: float, align: int = 0) -> ParagraphStyle:
+        return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
+                              wordWrap="CJK", textColor="#000000")
+
+    title = style("cover_title", COVER_TITLE_SIZE, COVER_TITLE_SIZE * 1.25, TA_CENTER)
+    title_en = style("cover_title_en", 11, 14, TA_CENTER)
+    big = style("cover_big", 18, 23)
+    fax_style = style("cover_fax", COVER_FAX_SIZE, COVER_FAX_SIZE * 1.2)
+    value = style("cover_value", 14, 18)
+    sub = style("cover_sub", 8, 10)
+    note = style("cover_note", 12, 16)
+
+    def printed(text: str) -> str:
+        return _printable(text, font_path)[0]
+
+    def label(key: str) -> list[Flowable]:
+        return kit.label_cell(t("ja", key), t("en", key))
+
+    fax = printed(fax_number)
+    answers = application.answers
+    width = 180 * mm - 12
+    label_w = 45 * mm
+    value_w = width - label_w
+    date_ja, date_en = _date(application.applied_on), _date(application.applied_on, "en")
+
+    def sender(key: str) -> list[Flowable]:
+        return [
+            kit.mixed(t("ja", f"field.{key}"), t("en", f"field.{key}"), kit.label, en_size=8),
+            kit.para(printed(answers.get(key, "")), value),
+        ]
+
+    rows: list[list[Any]] = [
+        [label("cover.to_label"), [kit.para(t("ja", "cover.to"), big), kit.para(t("en", "cover.to"), sub)]],
+        [label("cover.fax_label"), kit.para(fax, fax_style)],
+        [label("cover.date_label"), [kit.para(date_ja, value), kit.para(date_en, sub)]],
+        [label("cover.pages_label"), [
+            kit.para(t("ja", "cover.pages", pages=total), value),
+            kit.para(t("en", "cover.pages", pages=total), sub),
+        ]],
+        [label("cover.from_label"), sender("institution")],
+        ["", sender("department")],
+        ["", sender("phone")],
+        [label("cover.enclosed_label"), [
+            kit.para(t("ja", "cover.enclosed", title=t("ja", "doc.title"), pages=enclosed), value),
+            kit.para(t("en", "cover.enclosed", title=t("en", "doc.title"), pages=enclosed), sub),
+        ]],
+    ]
+    table = Table(
+        rows,
+        colWidths=[label_w, value_w],
+        style=_grid_style([
+            ("SPAN", (0, 4), (0, 6)),
+            ("TOPPADDING", (0, 0), (-1, -1), 5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ("LEFTPADDING", (0, 0), (-1, -1), 7),
+        ]),
+    )
+    return [
+        Spacer(1, 6 * mm),
+        kit.para(t("ja", "cover.title"), title),
+        kit.para(t("en", "cover.title"), title_en),
+        Spacer(1, 8 * mm),
+        table,
+        Spacer(1, 8 * mm),
+        kit.para(t("ja", "cover.kiosk"), note),
+        kit.para(t("en", "cover.kiosk"), sub),
+        Spacer(1, 3 * mm),
+        kit.para(t("ja", "cover.incomplete"), note),
+        kit.para(t("en", "cover.incomplete"), sub),
+    ]
+
+
+def render_fax(
+    application: Application, *, font_path: Path, fax_number: str, invariant: bool = False
+) -> bytes:
+    """What goes to the FAX queue: a cover sheet, then the application exactly as ``render_application``
+    lays it out. The pages are numbered across the whole transmission, and the cover states the real
+    total (itself included), so the receiver can tell whether every page arrived.
+    """
+    from reportlab.platypus import PageBreak
+
+    font_path = Path(font_path)
+    load_font(font_path)
+    kit = _Kit()
+    total, enclosed = 2, 1  # a guess; corrected below if the layout says otherwise
+    pdf = b""
+    for _ in range(4):
+        starts: list[int] = []
+        pages: list[int] = []
+        story = _cover_story(application, kit, font_path=font_path, fax_number=fax_number,
+                             total=total, enclosed=enclosed)
+        story += [PageBreak(), _page_mark(starts)]
+        story += _application_story(application, kit, font_path=font_path, fax_number=fax_number)
+        pdf = _build(story, title=FAX_PDF_TITLE, font_path=font_path, invariant=invariant,
+                     footer=_page_footer, pages_out=pages)
+        real_total, real_enclosed = pages[0], pages[0] - starts[0] + 1
+        if (real_total, real_enclosed) == (total, enclosed):
+            return pdf
+        total, enclosed = real_total, real_enclosed
+    raise RuntimeError("the FAX page count did not settle")  # pragma: no cover - layout cannot oscillate
+
+
+def _qr_drawing(value: str, size_mm: float) -> Flowable:
+    """``value`` as a QR code, drawn by reportlab itself (black modules, 4-module quiet zone)."""
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib.units import mm
+
+    size = size_mm * mm
+    widget = QrCodeWidget(value, barLevel="M", barWidth=size, barHeight=size, barBorder=4)
+    # The initial font matters even with no text: the renderer would otherwise select Helvetica and
+    # put an unembedded font into the PDF.
+    drawing = Drawing(size, size, initialFontName=FONT_NAME, initialFontSize=LABEL_SIZE)
+    drawing.add(widget)
+    return drawing
+
+
+def render_reminder(
+    *, lang: str, fax_number: str, page_url: str, font_path: Path, invariant: bool = False
+) -> bytes:
+    """A one-page slip for someone who printed the form but has not FAXed it yet. No personal data.
+
+    The requested language comes first, the other language follows in smaller type.
+    """
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer, Table
+
+    font_path = Path(font_path)
+    load_font(font_path)
+    kit = _Kit()
+    other = _other(lang)
+
+    def style(name: str, size: float, leading: float, align: int = 0, **kw: float) -> ParagraphStyle:
+        return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
+                              wordWrap="CJK", textColor="#000000", **kw)
+
+    title = style("reminder_title", REMINDER_TITLE_SIZE, REMINDER_TITLE_SIZE * 1.25, TA_CENTER)
+    title_other = style("reminder_title_other", 13, 17, TA_CENTER)
+    section = style("reminder_section", 15, 19, spaceBefore=4)
+    body = style("reminder_body", 13, 18)
+    small = style("reminder_small", 9, 12)
+    where = style("reminder_where", 18, 23)
+    fax_style = style("reminder_fax", COVER_FAX_SIZE, COVER_FAX_SIZE * 1.2)
+    url_style = style("reminder_url", 12, 15)
+    item_body = style("reminder_item", 13, 18, leftIndent=15, bulletIndent=0, bulletFontName=FONT_NAME,
+                      bulletFontSize=13)
+    item_small = style("reminder_item_small", 9, 12, leftIndent=15)
+    fax = _printable(fax_number, font_path)[0]
+    url = _printable(page_url, font_path)[0]
+
+    def both(key: str, first: ParagraphStyle, second: ParagraphStyle) -> list[Flowable]:
+        return [kit.para(_text(lang, key), first), kit.para(_text(other, key), second)]
+
+    def item(key: str) -> list[Flowable]:
+        """A bulleted point; the other language's line sits under the text, not under the bullet."""
+        return [
+            Paragraph(escape(_text(lang, key)), item_body, bulletText="・"),
+            kit.para(_text(other, key), item_small),
+        ]
+
+    def heading(key: str) -> list[Flowable]:
+        return [Spacer(1, 3 * mm), *both(key, section, small), Spacer(1, 1.5 * mm)]
+
+    width = 180 * mm - 12
+    qr_w = QR_SIZE * mm + 10
+    link = Table(
+        [[
+            _qr_drawing(page_url, QR_SIZE),
+            [*both("reminder.page", body, small), Spacer(1, 2 * mm), kit.para(url, url_style)],
+        ]],
+        colWidths=[qr_w, width - qr_w],
+        style=_grid_style([("LEFTPADDING", (0, 0), (0, 0), 5), ("TOPPADDING", (0, 0), (-1, -1), 5),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]),
+    )
+    story: list[Flowable] = [
+        Spacer(1, 4 * mm),
+        kit.para(_text(lang, "reminder.title"), title),
+        kit.para(_text(other, "reminder.title"), title_other),
+        Spacer(1, 5 * mm),
+        *both("reminder.intro", body, small),
+        *heading("reminder.what_heading"),
+        *item("reminder.what"),
+        *item("reminder.what_group"),
+        *heading("reminder.where_heading"),
+        *both("reminder.where", where, small),
+        kit.para(f"FAX　{fax}", fax_style),
+        *heading("reminder.after_heading"),
+        *item("reminder.wait"),
+        *item("reminder.mail"),
+        Spacer(1, 6 * mm),
+        link,
+        Spacer(1, 3 * mm),
+        *both("reminder.no_personal", small, small),
+    ]
+    return _build(story, title=REMINDER_PDF_TITLE, font_path=font_path, invariant=invariant, footer=None)
 
 
 # ---------------------------------------------------------------------------------------------- sample

@@ -46,5 +46,5 @@ def may_enter(step: Step, session: Session) -> bool:
     if step is Step.SEND:
         return session.application is not None
     if step is Step.DONE:
-        return session.application is not None and session.printed
+        return session.fully_delivered
     return False

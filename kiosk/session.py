@@ -27,12 +27,18 @@ class Session:
     document: bytearray | None = None
     jobs: list[int] = field(default_factory=list)
     following_job: bool = False
-    printed: bool = False
+    # The ways this application must leave the kiosk ("print", "fax"), and those CUPS reported completed.
+    channels: tuple[str, ...] = ("print",)
+    delivered: set[str] = field(default_factory=set)
 
     @property
     def is_empty(self) -> bool:
         """Nothing of a person is held (the language choice is not theirs to lose)."""
         return not (self.consent or self.answers or self.application or self.document or self.route)
+
+    @property
+    def fully_delivered(self) -> bool:
+        return self.application is not None and set(self.channels) <= self.delivered
 
     @property
     def agreed(self) -> bool:
@@ -50,7 +56,9 @@ class Session:
         self.application = None
         return self.checked
 
-    def make_application(self, project: str, now: datetime | None = None) -> Application:
+    def make_application(
+        self, project: str, now: datetime | None = None, channels: tuple[str, ...] = ("print",)
+    ) -> Application:
         if self.consent is None:
             raise PermissionError("no application without consent")
         if self.checked is None or not self.checked.ok or self.route is None:
@@ -64,7 +72,8 @@ class Session:
             applied_on=now or datetime.now().astimezone(),
             unprintable={w.key: w.chars for w in self.checked.warnings if w.code == "unprintable"},
         )
-        self.printed = False
+        self.channels = channels
+        self.delivered.clear()
         return self.application
 
     def keep_document(self, pdf: bytes) -> None:
@@ -90,5 +99,6 @@ class Session:
         self.application = None
         self.jobs.clear()
         self.following_job = False
-        self.printed = False
+        self.channels = ("print",)
+        self.delivered.clear()
         log.info("session wiped (%s)", reason)

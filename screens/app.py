@@ -69,6 +69,7 @@ class KioskApp(App[None], inherit_bindings=False):
         config: Config,
         *,
         target: PrintTarget | None = None,
+        fax_target: PrintTarget | None = None,
         demo: bool = False,
         allow_quit: bool = False,
         handle_signals: bool = False,
@@ -80,6 +81,8 @@ class KioskApp(App[None], inherit_bindings=False):
         self.config = config
         self.target = target or PrintTarget(server=config.cups.server or None, queue=config.cups.queue,
                                             timeout=config.cups.timeout)
+        self.fax_target = fax_target or PrintTarget(server=self.target.server, queue=config.fax.queue,
+                                                    timeout=config.cups.timeout)
         self.demo = demo
         self.allow_quit = allow_quit
         self.handle_signals = handle_signals
@@ -176,24 +179,46 @@ class KioskApp(App[None], inherit_bindings=False):
         return [(label, f"{value} ({glosses[value]})" if value in glosses else value)
                 for label, value in rows]
 
-    def print_application(self, on_progress: Callable[[Progress], None], stop: threading.Event) -> Outcome:
-        """Render and print the session's application (runs in a worker thread)."""
+    def queue_for(self, channel: str) -> str:
+        return self.fax_target.queue if channel == delivery.FAX else self.target.queue
+
+    def send_channel(self, channel: str, on_progress: Callable[[Progress], None],
+                     stop: threading.Event) -> Outcome:
+        """Render the session's application for ``channel`` and send it (runs in a worker thread)."""
         from kiosk import document
+        from kiosk.printing import fax_options
 
         application = self.session.application
         if application is None:
             return Outcome("other")
+        font, fax = self.config.document.font, self.config.fax
         try:
-            pdf = document.render_application(application, font_path=self.config.document.font,
-                                              fax_number=self.config.umin.fax_number)
+            if channel == delivery.FAX:
+                pdf = document.render_fax(application, font_path=font, fax_number=fax.number)
+                options = fax_options(fax.number, fax.dial_prefix, fax.number_option)
+            else:
+                pdf = document.render_application(application, font_path=font, fax_number=fax.number)
+                options = None
         except (OSError, ValueError) as error:
-            log.error("rendering failed: %s", type(error).__name__)
+            log.error("rendering for %s failed: %s", channel, type(error).__name__)
             return Outcome("other")
         self.session.keep_document(pdf)
         del pdf
-        return delivery.deliver(self.target, bytes(self.session.document or b""),
-                                max_wait=self.config.cups.max_wait, purge=self.config.cups.purge_jobs,
-                                on_progress=on_progress, stop=stop)
+        target = self.fax_target if channel == delivery.FAX else self.target
+        max_wait = fax.max_wait if channel == delivery.FAX else self.config.cups.max_wait
+        return delivery.deliver(target, bytes(self.session.document or b""), max_wait=max_wait,
+                                purge=self.config.cups.purge_jobs, on_progress=on_progress, stop=stop,
+                                title="INDICE fax" if channel == delivery.FAX else "INDICE application",
+                                options=options)
+
+    def print_reminder(self) -> Outcome:
+        from kiosk import document
+
+        pdf = document.render_reminder(lang=self.session.lang, fax_number=self.config.fax.number,
+                                       page_url=self.config.umin.page, font_path=self.config.document.font)
+        return delivery.deliver(self.target, pdf, max_wait=self.config.cups.max_wait,
+                                purge=self.config.cups.purge_jobs, on_progress=lambda _p: None,
+                                title="INDICE reminder")
 
     def print_guidance(self) -> Outcome:
         from kiosk import document

@@ -11,6 +11,7 @@ from textual.widgets import Button, Input, Label
 
 from kiosk import application as model
 from kiosk.application import FIND_ID_KEYS, IdType, Problem, Route
+from kiosk.delivery import channels_for
 from kiosk.flow import Step
 from screens.base import KioskScreen
 from screens.prose import Prose
@@ -168,5 +169,6 @@ class ApplicantScreen(KioskScreen):
             self.query_one(f"#{first}", Input).focus()
             self.query_one(f"#field-{first}").scroll_visible()
             return
-        session.make_application(self.kiosk.config.project.name, now=self.kiosk.clock())
+        session.make_application(self.kiosk.config.project.name, now=self.kiosk.clock(),
+                                 channels=channels_for(self.kiosk.config.delivery.mode))
         self.kiosk.goto(Step.REVIEW)

@@ -30,7 +30,7 @@ class DoneScreen(KioskScreen):
         todo = [self.t("done.step_sign")]
         if application.id_type is IdType.GROUP:
             todo.append(self.t("done.step_sign_group"))
-        todo.append(self.t("done.step_fax", fax=self.kiosk.config.umin.fax_number))
+        todo.append(self.t("done.step_fax", fax=self.kiosk.config.fax.number))
         know = [self.t("done.step_wait"), self.t("done.step_mail")]
         yield from self.compose_header()
         with VerticalScroll(id="body"):

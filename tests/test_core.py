@@ -136,10 +136,11 @@ def test_wipe_forgets_everything() -> None:
     session.keep_document(b"%PDF-secret")
     buffer = session.document
     session.jobs.append(7)
-    session.printed = True
+    session.delivered.add("print")
     session.wipe("test")
     assert session.answers == {} and session.application is None and session.checked is None
-    assert session.consent is None and session.route is None and session.jobs == [] and not session.printed
+    assert session.consent is None and session.route is None and session.jobs == []
+    assert not session.delivered and not session.fully_delivered
     assert buffer == bytearray(len(b"%PDF-secret"))  # the buffer itself was overwritten, not just dropped
 
 
@@ -155,7 +156,8 @@ def test_core_has_no_textual_imports() -> None:
 
 def test_shipped_kiosk_toml_loads_with_defaults() -> None:
     config = config_module.load(ROOT / "kiosk.toml")
-    assert config.umin.fax_number == "03-5689-0726"
+    assert config.fax.number == "03-5689-0726"
+    assert config.delivery.mode == "print"
     assert config.project.name == "JSOG・DB GO システム"
     assert config.kiosk.language == "ja"
     # The shipped file documents every key it sets.
@@ -170,7 +172,9 @@ def test_shipped_kiosk_toml_loads_with_defaults() -> None:
         ("[kiosk]\nidle_timeout = 'soon'\n", "kiosk.idle_timeout", "whole number"),
         ("[kiosk]\nlanguage = 'fr'\n", "kiosk.language", "one of"),
         ("[cups]\nqueue = 'two words'\n", "cups.queue", "queue name"),
-        ("[umin]\nfax_number = 'call me'\n", "umin.fax_number", "digits"),
+        ("[fax]\nnumber = 'call me'\n", "fax.number", "digits"),
+        ("[fax]\ndial_prefix = 'zero'\n", "fax.dial_prefix", "digits"),
+        ("[delivery]\nmode = 'pigeon'\n", "delivery.mode", "one of"),
         ("[kiosk\n", "-", "not valid TOML"),
     ],
 )
