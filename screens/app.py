@@ -128,7 +128,8 @@ class KioskApp(App[None], inherit_bindings=False):
         if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], KioskScreen):
             self.pop_screen()
 
-    def wipe(self, reason: str, notice: str | None = None) -> None:
+    def wipe(self, reason: str, notice: str | None = None,
+             notice_params: dict[str, str] | None = None) -> None:
         """End the session: forget everything, discard every screen that held it, show welcome.
 
         ``notice`` is a catalogue key said once, in the person's language, over the welcome screen.
@@ -145,7 +146,7 @@ class KioskApp(App[None], inherit_bindings=False):
         if isinstance(welcome, WelcomeScreen):
             self.call_later(welcome.reset)
         if notice:
-            self.push_screen(NoticeScreen(t(lang, notice), lang))
+            self.push_screen(NoticeScreen(t(lang, notice, **(notice_params or {})), lang))
 
     # --- the core, on the screens' behalf -----------------------------------------------------
 

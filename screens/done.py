@@ -1,16 +1,19 @@
-"""Step 8: what happens next — sign, FAX to the UMIN Center, wait — and finish (wipe)."""
+"""Step 8: what happens next. The FAX must not be forgotten: a checklist, and a reminder slip if unticked."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Button
+from textual.widgets import Button, Checkbox
 
 from kiosk.application import IdType
+from kiosk.delivery import FAX, PRINT, Outcome
 from kiosk.flow import Step
 from screens.base import KioskScreen
+from screens.dialogs import ConfirmScreen
 from screens.prose import Prose
 
 
@@ -22,24 +25,33 @@ class DoneScreen(KioskScreen):
     def step_id(cls) -> str:
         return Step.DONE
 
+    @property
+    def faxed_by_kiosk(self) -> bool:
+        return FAX in self.kiosk.session.delivered
+
     def compose(self) -> ComposeResult:
         session = self.kiosk.session
         application = session.application
         assert application is not None
-        # Things to do get a box to tick; things to know get a bullet.
-        todo = [self.t("done.step_sign")]
-        if application.id_type is IdType.GROUP:
-            todo.append(self.t("done.step_sign_group"))
-        todo.append(self.t("done.step_fax", fax=self.kiosk.config.fax.number))
-        know = [self.t("done.step_wait"), self.t("done.step_mail")]
+        fax_number = self.kiosk.config.fax.number
+        group = application.id_type is IdType.GROUP
         yield from self.compose_header()
         with VerticalScroll(id="body"):
             yield Prose(self.t("done.heading"), classes="heading")
-            yield Prose(self.t("done.intro"), classes="note")
-            for number, text in enumerate(todo, 1):
-                yield Prose(f"☐ {number}. {text}", classes="checklist-item")
-            for text in know:
-                yield Prose(f"・ {text}", classes="checklist-item -info")
+            if self.faxed_by_kiosk:
+                # Shown only because CUPS reported the FAX job completed (the flow lets no one here before).
+                yield Prose(self.t("done.fax_sent", fax=fax_number), id="fax-sent", classes="success")
+                if PRINT in session.delivered:
+                    yield Checkbox(self.t("done.sign_copy"), id="check-signed")
+            else:
+                yield Prose(self.t("done.intro"), classes="note")
+                yield Prose(self.t("done.check_hint"), classes="note")
+                yield Checkbox(self.t("done.step_sign"), id="check-signed")
+                if group:
+                    yield Checkbox(self.t("done.step_sign_group"), id="check-representative")
+                yield Checkbox(self.t("done.step_fax", fax=fax_number), id="check-faxed")
+            for key in ("done.step_wait", "done.step_mail"):
+                yield Prose(f"・ {self.t(key)}", classes="checklist-item -info")
             if application.unprintable:
                 chars = " ".join(dict.fromkeys("".join(application.unprintable.values())))
                 yield Prose(self.t("done.handwrite", chars=chars), classes="problem -shown -warning")
@@ -47,7 +59,8 @@ class DoneScreen(KioskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one("#finish", Button).focus()
+        first = self.query(Checkbox)
+        (first.first() if first else self.query_one("#finish", Button)).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -55,4 +68,26 @@ class DoneScreen(KioskScreen):
             self.action_finish()
 
     def action_finish(self) -> None:
-        self.kiosk.wipe("finish")
+        faxed = self.faxed_by_kiosk or self.query_one("#check-faxed", Checkbox).value
+        if faxed:
+            self.kiosk.wipe("finish")
+            return
+
+        # The manual's own warning: people apply, forget the FAX, and nothing happens. Ask once more.
+        def answered(print_slip: bool | None) -> None:
+            if print_slip:
+                self.query_one("#finish", Button).disabled = True
+                self._print_reminder()
+
+        self.kiosk.push_screen(
+            ConfirmScreen(self.t("done.fax_unconfirmed"), self.lang, yes_key="done.print_reminder"), answered)
+
+    @work(thread=True, exclusive=True, group="reminder")
+    def _print_reminder(self) -> None:
+        outcome = self.kiosk.print_reminder()
+        self.app.call_from_thread(self._reminded, outcome)
+
+    def _reminded(self, outcome: Outcome) -> None:
+        notice = "done.reminder_printed" if outcome.ok else "done.reminder_failed"
+        self.kiosk.wipe("finish, FAX unconfirmed", notice=notice,
+                        notice_params={"fax": self.kiosk.config.fax.number})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Config, CupsSettings
+from kiosk.config import Config, CupsSettings, FaxSettings
 from kiosk.printing import PrintTarget
 from tests.cups_fixture import print_target, private_cups  # noqa: F401  (fixtures)
 
@@ -25,7 +25,8 @@ def _no_machine_cups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def config(private_cups) -> Config:  # noqa: F811
     return Config(cups=CupsSettings(server=private_cups.server, queue=private_cups.queue, timeout=5.0,
-                                    max_wait=20.0))
+                                    max_wait=20.0),
+                  fax=FaxSettings(queue=private_cups.fax_queue, max_wait=20.0))
 
 
 @pytest.fixture(autouse=True, scope="session")

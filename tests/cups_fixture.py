@@ -19,7 +19,7 @@ def private_cups() -> Iterator[PrivateCups]:
     missing = missing_tools()
     if missing:
         pytest.fail(f"CUPS test tools not installed (scripts/test installs them): {', '.join(missing)}")
-    cups = PrivateCups(keep_jobs=True)
+    cups = PrivateCups(keep_jobs=True, fax_queue="kiosk-fax")
     cups.start()
     try:
         yield cups

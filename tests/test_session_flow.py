@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Button, Input
+from textual.widgets import Button, Checkbox, Input
 
 from kiosk.config import Config
 from tests.pilot import (
@@ -49,8 +49,9 @@ async def test_walk_up_session_prints_every_answer(config: Config, private_cups)
         assert "印刷が終わりました" in status
         await pilot.click("#next")
         await wait_for(pilot, lambda: app.screen.id == "done")
-        checklist = " ".join(shown(s) for s in app.screen.query(".checklist-item"))
-        assert "03-5689-0726" in checklist
+        assert "03-5689-0726" in str(app.screen.query_one("#check-faxed", Checkbox).label)
+        await pilot.press("space")  # signed (the first box has the focus)
+        await pilot.press("tab", "space")  # faxed
         await pilot.click("#finish")
         await wait_for(pilot, lambda: app.screen.id == "welcome")
         assert app.session.answers == {} and app.session.application is None and not app.session.agreed
@@ -272,6 +273,8 @@ async def test_mouse_alone_session(config: Config, private_cups) -> None:
         await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=40)
         await pilot.click("#next")
         await wait_for(pilot, lambda: app.screen.id == "done")
+        await pilot.click("#check-signed")
+        await pilot.click("#check-faxed")
         await pilot.click("#finish")
         await wait_for(pilot, lambda: app.screen.id == "welcome")
     assert "渡辺三郎" in pdf_text(received_with(private_cups, "渡辺三郎"))

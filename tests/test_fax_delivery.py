@@ -1,0 +1,220 @@
+"""FAX through CUPS, the print-instead fallback, and the forgotten FAX — on the private CUPS, for real.
+
+The private CUPS has a fax queue ("kiosk-fax", PPD with *cupsFax: True) in front of the virtual printer;
+the printer's job script records every IPP attribute it received, so the number CUPS dialled is read back.
+Jobs are matched by title (the virtual printer's job ids differ from CUPS's).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+
+import cups as pycups
+from pypdf import PdfReader
+from textual.widgets import Button, Checkbox
+
+from kiosk import delivery, document
+from kiosk.config import Config
+from kiosk.fonts import DEFAULT_FONT_PATH
+from kiosk.printing import PrintTarget
+from tests.pilot import (
+    PERSON,
+    SIZE,
+    agree,
+    choose,
+    compact,
+    fill,
+    new_app,
+    pdf_text,
+    print_and_wait,
+    shown,
+    submit_form,
+    wait_for,
+)
+
+
+def with_mode(config: Config, mode: str, **fax: object) -> Config:
+    return dataclasses.replace(config, delivery=dataclasses.replace(config.delivery, mode=mode),
+                               fax=dataclasses.replace(config.fax, **fax))
+
+
+def fax_jobs(private_cups, needle: str) -> list[tuple[dict[str, str], bytes]]:
+    """(attributes, document) of every FAX job that reached the virtual printer holding ``needle``."""
+    found = []
+    for path in private_cups.received():
+        env = private_cups.received_env(path)
+        if env.get("IPP_JOB_NAME") == "INDICE fax" and needle in pdf_text(path.read_bytes()):
+            found.append((env, path.read_bytes()))
+    return found
+
+
+async def send_session(pilot, name: str, id_type: str = "personal") -> None:
+    await agree(pilot)
+    await choose(pilot, "indice-only", id_type)
+    answers = PERSON | {"name_kanji": name}
+    if id_type == "group":
+        answers["representative_name"] = "代表 太郎"
+    await fill(pilot, answers)
+    await submit_form(pilot)
+    await print_and_wait(pilot)
+
+
+async def test_fax_mode_sends_cover_and_form_with_the_exact_number(config: Config, private_cups) -> None:
+    app = new_app(with_mode(config, "fax"))
+    async with app.run_test(size=SIZE) as pilot:
+        await send_session(pilot, "電送 一郎")
+        assert app.screen.outcome.kind == "completed"
+        status = shown(app.screen.query_one("#send-status"))
+        assert "FAX を UMIN センター（03-5689-0726）へ送信しました" in status
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        # Shown as sent only because CUPS reported the job completed.
+        assert "送信しました" in shown(app.screen.query_one("#fax-sent"))
+        assert not app.screen.query("#check-faxed")
+        await pilot.click("#finish")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+    [(env, pdf)] = fax_jobs(private_cups, "電送一郎")
+    assert env["IPP_DESTINATION_URIS"] == "{destination-uri=tel:0356890726}"
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    cover = compact(pages[0].extract_text())
+    assert "FAX送信票" in cover and "UMIN" in cover
+    assert compact(PERSON["institution"]) in cover and "電送一郎" not in cover  # no name on the cover
+    assert compact(PERSON["umin_id"]) in compact("".join(p.extract_text() for p in pages[1:]))
+
+
+async def test_dial_prefix_is_dialled_first(config: Config, private_cups) -> None:
+    app = new_app(with_mode(config, "fax", dial_prefix="0"))
+    async with app.run_test(size=SIZE) as pilot:
+        await send_session(pilot, "外線 二郎")
+        assert app.screen.outcome.kind == "completed"
+    [(env, _pdf)] = fax_jobs(private_cups, "外線二郎")
+    assert env["IPP_DESTINATION_URIS"] == "{destination-uri=tel:00356890726}"
+
+
+async def test_print_and_fax_both_arrive(config: Config, private_cups) -> None:
+    app = new_app(with_mode(config, "print+fax"))
+    async with app.run_test(size=SIZE) as pilot:
+        await send_session(pilot, "両方 三郎")
+        assert app.session.delivered == {"print", "fax"}
+        assert "✓ 印刷：完了" in shown(app.screen.query_one("#send-log"))
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        assert app.screen.query("#fax-sent") and app.screen.query("#check-signed")
+    assert fax_jobs(private_cups, "両方三郎")
+    printed = [p for p in private_cups.received()
+               if private_cups.received_env(p).get("IPP_JOB_NAME") == "INDICE application"
+               and "両方三郎" in pdf_text(p.read_bytes())]
+    assert printed
+
+
+async def test_fax_queue_rejecting_then_print_instead(config: Config, private_cups) -> None:
+    app = new_app(with_mode(config, "fax"))
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsreject", private_cups.fax_queue)
+        try:
+            await send_session(pilot, "代替 四郎")
+            assert app.screen.outcome.kind == "rejecting"
+            assert shown(app.screen.query_one("#send-status")).startswith("FAX：")
+            assert app.screen.query_one("#print-instead", Button).display
+            await pilot.press("f6")  # print instead
+            await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=40)
+            assert app.screen.outcome.kind == "completed" and app.session.delivered == {"print"}
+            await pilot.click("#next")
+            await wait_for(pilot, lambda: app.screen.id == "done")
+            assert app.screen.query("#check-faxed")  # now the applicant faxes it: the checklist says so
+        finally:
+            private_cups.lp_command("cupsaccept", private_cups.fax_queue)
+
+
+async def test_device_unreachable_is_a_bounded_wait_then_retry(config: Config, private_cups) -> None:
+    app = new_app(with_mode(config, "fax", max_wait=4.0))
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.stop_printer()
+        try:
+            await send_session(pilot, "不通 五郎")
+            assert app.screen.outcome.kind == "timeout"
+            assert "4 秒待ちましたが、FAX の送信が終わりません" in shown(app.screen.query_one("#send-status"))
+        finally:
+            private_cups.start_printer()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=60)
+        assert app.screen.outcome.kind == "completed"
+        assert app.session.answers["name_kanji"] == "不通 五郎"
+
+
+async def test_job_cancelled_in_cups_is_reported(config: Config, private_cups) -> None:
+    app = new_app(with_mode(config, "print"))
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsdisable", private_cups.queue)
+        try:
+            await agree(pilot)
+            await choose(pilot, "indice-only")
+            await fill(pilot, PERSON)
+            await submit_form(pilot)
+            await pilot.click("#confirm")
+            connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
+            deadline = time.monotonic() + 20
+            jobs: dict = {}
+            while not jobs and time.monotonic() < deadline:
+                jobs = connection.getJobs(which_jobs="not-completed")
+                await pilot.pause(0.1)
+            for job_id in jobs:
+                private_cups.lp_command("cancel", str(job_id))  # someone at the CUPS console cancels it
+            await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
+            assert app.screen.outcome.kind == "canceled"
+            assert "印刷が取り消されました" in shown(app.screen.query_one("#send-status"))
+        finally:
+            private_cups.lp_command("cupsenable", private_cups.queue)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=40)
+        assert app.screen.outcome.kind == "completed"
+
+
+def test_job_aborted_by_a_failing_filter(private_cups) -> None:
+    """A document CUPS cannot convert aborts the job (queue policy abort-job); the kiosk says "aborted"."""
+    policy = ("lpadmin", "-p", private_cups.queue, "-o")
+    private_cups.lp_command(*policy, "printer-error-policy=abort-job")
+    target = PrintTarget(server=private_cups.server, queue=private_cups.queue, timeout=5.0)
+    try:
+        outcome = delivery.deliver(target, b"%PDF-1.4\nthis is not a PDF at all\n", max_wait=20, purge=True,
+                                   on_progress=lambda _p: None)
+    finally:
+        private_cups.lp_command(*policy, "printer-error-policy=stop-printer")
+        private_cups.lp_command("cupsenable", private_cups.queue)
+    assert outcome.kind in ("aborted", "stopped"), outcome
+
+
+async def test_forgotten_fax_asks_once_more_then_prints_a_reminder(config: Config, private_cups) -> None:
+    app = new_app(with_mode(config, "print"))
+    before = len(private_cups.received())
+    async with app.run_test(size=SIZE) as pilot:
+        await send_session(pilot, "忘却 六郎", id_type="group")
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        assert app.screen.query("#check-representative")  # a group ID needs the representative's signature
+        await pilot.click("#finish")
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.click("#confirm-no")  # "no, continue": back to the checklist, nothing lost
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        assert app.session.answers["name_kanji"] == "忘却 六郎"
+        assert not app.screen.query_one("#check-faxed", Checkbox).value
+        await pilot.click("#finish")
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: app.screen.id == "notice", timeout=30)
+        assert "メモを印刷しました" in shown(app.screen.query_one("#notice-text"))
+        assert app.session.is_empty
+    reminders = [p for p in private_cups.received()[before:]
+                 if private_cups.received_env(p).get("IPP_JOB_NAME") == "INDICE reminder"]
+    assert len(reminders) == 1
+    text = pdf_text(reminders[0].read_bytes())
+    assert "0356890726" in text.replace("-", "") and "umin.ac.jp" in text
+    assert "忘却" not in text and compact(PERSON["institution"]) not in text  # no personal data on the slip
+
+
+def test_reminder_and_fax_documents_render_without_the_app() -> None:
+    application = document.sample_application()
+    fax_pdf = document.render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726")
+    assert len(PdfReader(io.BytesIO(fax_pdf)).pages) >= 2
