@@ -126,12 +126,14 @@ def run(config: Config, *, demo_cups: str, allow_quit: bool) -> int:
     if demo_cups == "always" or (demo_cups == "auto" and server is None):
         from kiosk.democups import PrivateCups
 
-        demo = PrivateCups(queue=config.cups.queue)
+        faxing = config.delivery.mode != "print"
+        demo = PrivateCups(queue=config.cups.queue, fax_queue=config.fax.queue if faxing else None)
         print("indice-kiosk: starting the demo CUPS (no print server configured)…", file=sys.stderr)
         demo.start()
         server = demo.server
     target = PrintTarget(server=server, queue=config.cups.queue, timeout=config.cups.timeout)
-    app = KioskApp(config, target=target, demo=demo is not None,
+    fax_target = PrintTarget(server=server, queue=config.fax.queue, timeout=config.cups.timeout)
+    app = KioskApp(config, target=target, fax_target=fax_target, demo=demo is not None,
                    allow_quit=allow_quit or "SSH_CONNECTION" in os.environ, handle_signals=True)
     try:
         app.run()

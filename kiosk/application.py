@@ -63,10 +63,11 @@ ALWAYS_REQUIRED: frozenset[str] = frozenset(
     {"name_kanji", "name_kana", "institution", "department", "position", "phone", "email"}
 )
 
-UMIN_ID_RE = re.compile(r"^[a-z0-9]+-[a-z0-9]+$")
-KANA_RE = re.compile(r"^[\u30a1-\u30fa\u30fc\u30fb\u3000 ]+$")
-ROMAN_RE = re.compile(r"^[A-Za-z][A-Za-z .,'\-]*$")
-PHONE_RE = re.compile(r"^[0-9][0-9-]*[0-9]$")
+# Used with fullmatch: ``$`` alone would also accept a trailing newline.
+UMIN_ID_RE = re.compile(r"[a-z0-9]+-[a-z0-9]+")
+KANA_RE = re.compile(r"[\u30a1-\u30fa\u30fc\u30fb\u3000 ]+")
+ROMAN_RE = re.compile(r"[A-Za-z][A-Za-z .,'\-]*")
+PHONE_RE = re.compile(r"[0-9][0-9-]*[0-9]")
 
 # Characters that hide or reorder text: they are how a value can look different on screen and on paper.
 _INVISIBLE = frozenset(
@@ -75,7 +76,25 @@ _INVISIBLE = frozenset(
     + [chr(c) for c in range(0x2060, 0x2065)]  # word joiner, invisible operators
     + [chr(c) for c in range(0x2066, 0x206A)]  # bidi isolates
     + ["\ufeff", "\u00ad", "\u180e"]
+    # Letters and marks that draw nothing: Hangul fillers, Khmer inherent vowels, the grapheme joiner,
+    # the blank braille pattern, and U+FFFD (what ``normalize`` leaves where such a character was).
+    + ["\u034f", "\u115f", "\u1160", "\u17b4", "\u17b5", "\u2800", "\u3164", "\uffa0", "\ufffd"]
 )
+# What stands in for a character that must not be echoed, printed or kept: visible, so the applicant
+# can see where it was, and itself refused by ``check_value``.
+REPLACEMENT = "\ufffd"
+# A paste keeps its words: a run of line breaks and tabs (CRLF, blank lines, indentation, with the
+# spaces around them) becomes one space.
+_BREAKS = re.compile(" *(?:[\t\n\v\f\r\x85\u2028\u2029] *)+")
+# Terminal escape sequences (7- and 8-bit): CSI, then OSC/DCS/SOS/PM/APC strings up to their
+# terminator (BEL or ST) or the end of the value, then two-character ESC sequences. Each becomes one
+# REPLACEMENT, so an OSC 52 clipboard write or an OSC 8 link leaves no payload behind.
+_ESCAPES = re.compile(
+    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    "|(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"
+    "|\x1b[!-/]*[0-~]?"
+)
+_KANA_VOICED = re.compile("[\u3041-\u30ff][\u3099\u309a]")  # decomposed ガ (macOS pastes)
 _DASHES = dict.fromkeys(map(ord, "－ー‐‑‒–—―−ｰ"), "-")
 
 
@@ -140,9 +159,14 @@ def normalize(key: str, value: str) -> str:
     """Clean one answer the way a careful clerk would, without changing what it says.
 
     Names are deliberately *not* NFKC-normalised: that would turn U+FA19 神 into U+795E 神.
+
+    Line breaks and tabs become spaces. Characters that must never be echoed to the terminal or
+    printed (controls, escape sequences, bidi and zero-width characters, lone surrogates) are each
+    replaced by a visible U+FFFD, which ``check_value`` refuses: the applicant sees where it was.
     """
     kind = FIELD_BY_KEY[key].kind
-    value = value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    value = defuse(value)
+    value = _KANA_VOICED.sub(lambda m: unicodedata.normalize("NFC", m.group()), value)
     if kind in ("id", "phone", "email"):
         # Full-width ASCII is what a Japanese IME types by default; it means the same thing.
         value = jaconv.z2h(value, kana=False, ascii=True, digit=True)
@@ -162,17 +186,48 @@ def normalize(key: str, value: str) -> str:
         value = jaconv.z2h(value, kana=False, ascii=True, digit=True).replace("\u3000", " ")
         value = " ".join(value.split())
     else:
-        value = value.strip(" \u3000")
+        value = value.strip()
     return value
+
+
+def defuse(value: str) -> str:
+    """Only what makes a value safe to show: line breaks and tabs to a space, and each escape sequence,
+    control, bidi, zero-width or surrogate character to a visible U+FFFD. Nothing else changes, so a
+    field can apply it on every keystroke or paste (``normalize`` does more, and does this first).
+    """
+    value = _BREAKS.sub(" ", _text(value))
+    value = _ESCAPES.sub(REPLACEMENT, value)
+    return "".join(_clean_char(ch) for ch in value)
+
+
+def _hidden(ch: str) -> bool:
+    """A character that is invisible, reorders text, or is a control: never shown, kept or printed."""
+    return ch in _INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def _clean_char(ch: str) -> str:
+    if ch == REPLACEMENT or not _hidden(ch):
+        # Other spaces (no-break, en, thin...) are a plain space to a reader, and to the font.
+        return " " if ch != "\u3000" and unicodedata.category(ch) == "Zs" else ch
+    return REPLACEMENT
 
 
 def _bad_chars(value: str) -> str:
     bad = []
+    previous = " "
     for ch in value:
         cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs", "Co", "Cn") or ch in _INVISIBLE or cat == "Zl" or cat == "Zp":
+        if cat in ("Co", "Cn") or _hidden(ch):
             bad.append(ch)
+        elif cat in ("Mn", "Mc", "Me") and (previous.isspace() or _hidden(previous)):
+            bad.append(ch)  # a mark with nothing to sit on (a variation selector included)
+        previous = ch if cat not in ("Mn", "Mc", "Me") else previous
     return "".join(dict.fromkeys(bad))
+
+
+def describe_chars(chars: str) -> str:
+    """Characters named by code point ("U+001B U+202E"): safe to show whatever they are."""
+    return " ".join(f"U+{ord(ch):04X}" for ch in dict.fromkeys(chars))
 
 
 def check_value(key: str, value: str, *, required: bool) -> Problem | None:
@@ -182,14 +237,14 @@ def check_value(key: str, value: str, *, required: bool) -> Problem | None:
         return Problem(key, "required") if required else None
     bad = _bad_chars(value)
     if bad:
-        return Problem(key, "bad_chars", bad)
+        return Problem(key, "bad_chars", describe_chars(bad))
     if len(value) > spec.max_len:
         return Problem(key, "too_long")
-    if spec.kind == "id" and not UMIN_ID_RE.match(value):
+    if spec.kind == "id" and not UMIN_ID_RE.fullmatch(value):
         return Problem(key, "umin_id_shape")
-    if spec.kind == "kana" and not KANA_RE.match(value):
+    if spec.kind == "kana" and not KANA_RE.fullmatch(value):
         return Problem(key, "kana_only")
-    if spec.kind == "roman" and not ROMAN_RE.match(value):
+    if spec.kind == "roman" and not ROMAN_RE.fullmatch(value):
         return Problem(key, "roman_only")
     if spec.kind == "phone":
         return _check_phone(key, value)
@@ -199,7 +254,7 @@ def check_value(key: str, value: str, *, required: bool) -> Problem | None:
 
 
 def _check_phone(key: str, value: str) -> Problem | None:
-    if not PHONE_RE.match(value):
+    if not PHONE_RE.fullmatch(value):
         return Problem(key, "phone_shape")
     import phonenumbers  # imported here: it is large and only the form needs it
 
@@ -216,10 +271,16 @@ def _check_email(key: str, value: str) -> Problem | None:
     import email_validator  # syntax only: the kiosk has no business on the network
 
     try:
-        email_validator.validate_email(value, check_deliverability=False)
-    except email_validator.EmailNotValidError:
+        # ASCII only: an address printed with 〓 in it cannot be typed back in at UMIN.
+        email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except (email_validator.EmailNotValidError, UnicodeError, ValueError):
         return Problem(key, "email_shape")
     return None
+
+
+def _text(value: object) -> str:
+    """An answer as text: a missing one is empty (``raw`` comes from a form, but never trust it)."""
+    return value if isinstance(value, str) else ""
 
 
 def check(
@@ -230,13 +291,17 @@ def check(
     printable: Callable[[str], str] | None = None,
 ) -> Checked:
     """Clean and check every answer the form shows. ``printable`` returns the characters the font lacks."""
-    cleaned = {key: normalize(key, raw.get(key, "")) for key in ANSWER_KEYS}
+    cleaned = {key: normalize(key, _text(raw.get(key))) for key in ANSWER_KEYS}
     keys = visible_keys(route, id_type, cleaned)
     required = required_keys(route, id_type, cleaned)
     problems: list[Problem] = []
     warnings: list[Problem] = []
     for key in keys:
         problem = check_value(key, cleaned[key], required=key in required)
+        if problem and problem.code == "bad_chars":
+            # Name what was typed, not the U+FFFD that normalize() put in its place.
+            typed = _bad_chars(_BREAKS.sub(" ", _text(raw.get(key))))
+            problem = Problem(key, "bad_chars", describe_chars(typed) or problem.chars)
         if problem:
             problems.append(problem)
         elif printable and cleaned[key]:

@@ -482,13 +482,14 @@ def _cover_story(
     fax_style = style("cover_fax", COVER_FAX_SIZE, COVER_FAX_SIZE * 1.2)
     value = style("cover_value", 14, 18)
     sub = style("cover_sub", 8, 10)
+    label_style = style("cover_label", 12, 15)
     note = style("cover_note", 12, 16)
 
     def printed(text: str) -> str:
         return _printable(text, font_path)[0]
 
     def label(key: str) -> list[Flowable]:
-        return kit.label_cell(t("ja", key), t("en", key))
+        return [kit.para(t("ja", key), label_style), kit.para(t("en", key), sub)]
 
     fax = printed(fax_number)
     answers = application.answers
@@ -618,9 +619,9 @@ def render_reminder(
     where = style("reminder_where", 18, 23)
     fax_style = style("reminder_fax", COVER_FAX_SIZE, COVER_FAX_SIZE * 1.2)
     url_style = style("reminder_url", 12, 15)
-    item_body = style("reminder_item", 13, 18, leftIndent=15, bulletIndent=0, bulletFontName=FONT_NAME,
+    item_body = style("reminder_item", 13, 18, leftIndent=20, bulletIndent=0, bulletFontName=FONT_NAME,
                       bulletFontSize=13)
-    item_small = style("reminder_item_small", 9, 12, leftIndent=15)
+    item_small = style("reminder_item_small", 9, 12, leftIndent=20)
     fax = _printable(fax_number, font_path)[0]
     url = _printable(page_url, font_path)[0]
 

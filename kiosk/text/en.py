@@ -196,7 +196,7 @@ TEXT: dict[str, str] = {
     "done.finish": "Finish (erase my entries)",
     "done.check_hint": "Tick what you have done (click, or Tab to it and press Space).",
     "done.fax_sent": "✓ The FAX was sent to the UMIN Center ({fax}) and its delivery confirmed",
-    "done.sign_copy": "Sign and seal the printed form, and ask the staff what to do with the original",
+    "done.sign_copy": "Sign the printed form; ask the staff about the original",
     "done.fax_unconfirmed": "“FAX it” is not ticked. UMIN does not accept the application until the FAX arrives. If you finish now, a note with the FAX number and what to send (no personal data) is printed.",
     "done.print_reminder": "Print the note and finish",
     "done.reminder_printed": "The note was printed. Take it from the printer, and don't forget the FAX.",

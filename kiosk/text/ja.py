@@ -194,7 +194,7 @@ TEXT: dict[str, str] = {
     "done.finish": "終了する（入力内容を消去）",
     "done.check_hint": "済んだものにチェックを付けてください（クリック、または Tab で移動して Space）。",
     "done.fax_sent": "✓ FAX を UMIN センター（{fax}）へ送信しました（送信完了を確認済み）",
-    "done.sign_copy": "印刷した申請書に署名・捺印し、原本の扱いは係の人に確認する",
+    "done.sign_copy": "印刷した申請書に署名・捺印する（原本の扱いは係の人に確認）",
     "done.fax_unconfirmed": "「FAX する」にチェックがありません。FAX を送らないと申請は受け付けられません。このまま終了すると、FAX 番号と送るものを書いたメモ（個人情報なし）を印刷します。",
     "done.print_reminder": "メモを印刷して終了する",
     "done.reminder_printed": "メモを印刷しました。プリンターから受け取り、忘れずに FAX してください。",
