@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import getpass
 
 from textual.widgets import Button
 
@@ -103,4 +104,18 @@ async def test_paused_queue_waits_boundedly_then_retry_prints(config: Config, pr
             assert app.screen.outcome.job_id not in connection.getJobs(which_jobs="not-completed")
         finally:
             private_cups.lp_command("cupsenable", private_cups.queue)
+        await retry_until_printed(pilot)
+
+
+async def test_document_refused(config: Config, private_cups) -> None:
+    """The queue refuses the job (a CUPS access list denying this user: IPP 0x0403), for real."""
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("lpadmin", "-p", private_cups.queue, "-u", f"deny:{getpass.getuser()}")
+        try:
+            await reach_send(pilot)
+            assert app.screen.outcome.kind == "refused"
+            assert "受け付けませんでした" in shown(app.screen.query_one("#send-status"))
+        finally:
+            private_cups.lp_command("lpadmin", "-p", private_cups.queue, "-u", "allow:all")
         await retry_until_printed(pilot)
