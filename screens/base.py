@@ -55,7 +55,7 @@ class KioskScreen(Screen[None], inherit_bindings=False):
     def compose_header(self) -> ComposeResult:
         parts = [Prose(self.t("app.title"), id="title-bar")]
         if self.kiosk.demo:
-            parts.append(Prose(self.t("demo.banner"), id="demo-banner"))
+            parts.append(Prose(self.t("demo.banner", server=self.kiosk.target.server), id="demo-banner"))
         yield Vertical(*parts, id="header")
 
     def compose_footer(self) -> ComposeResult:

@@ -37,13 +37,14 @@ class DoneScreen(KioskScreen):
         group = application.id_type is IdType.GROUP
         yield from self.compose_header()
         with VerticalScroll(id="body"):
-            yield Prose(self.t("done.heading"), classes="heading")
             if self.faxed_by_kiosk:
+                yield Prose(self.t("done.heading_faxed"), classes="heading")
                 # Shown only because CUPS reported the FAX job completed (the flow lets no one here before).
                 yield Prose(self.t("done.fax_sent", fax=fax_number), id="fax-sent", classes="success")
                 if PRINT in session.delivered:
                     yield Checkbox(self.t("done.sign_copy"), id="check-signed")
             else:
+                yield Prose(self.t("done.heading"), classes="heading")
                 yield Prose(self.t("done.intro"), classes="note")
                 yield Prose(self.t("done.check_hint"), classes="note")
                 yield Checkbox(self.t("done.step_sign"), id="check-signed")

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Button
 
+from kiosk.delivery import FAX
 from kiosk.flow import Step
 from screens.base import KioskScreen
 from screens.prose import Prose
@@ -34,7 +35,8 @@ class ReviewScreen(KioskScreen):
         yield from self.compose_header()
         with VerticalScroll(id="body"):
             yield Prose(self.t("review.heading"), classes="heading")
-            yield Prose(self.t("review.intro"), classes="note")
+            faxing = FAX in self.kiosk.session.channels
+            yield Prose(self.t("review.intro_fax" if faxing else "review.intro"), classes="note")
             if application.unprintable:
                 yield Prose(self.t("applicant.unprintable_note"), classes="problem -shown -warning")
             with Grid(id="review-table"):
@@ -45,7 +47,8 @@ class ReviewScreen(KioskScreen):
         yield Prose(self.t("review.more_below"), id="review-more", classes="more-below")
         yield self.nav_buttons(
             Button(self.t("review.edit"), id="edit"),
-            Button(self.t("review.confirm"), id="confirm", variant="primary"),
+            Button(self.t("review.confirm_fax" if faxing else "review.confirm"), id="confirm",
+                   variant="primary"),
         )
         yield from self.compose_footer()
 

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.geometry import Size
+from textual.message import Message
 from textual.widgets import Button, RadioButton, RadioSet
 
 from kiosk.application import IdType, Route
@@ -44,6 +45,19 @@ class ChoiceButton(RadioButton):
         return 1 + len(self._hint_lines(width))
 
 
+class ChoiceSet(RadioSet):
+    """A RadioSet that also says when Enter/Space confirmed a choice, even one already selected."""
+
+    class Chosen(Message):
+        def __init__(self, choice_set: ChoiceSet) -> None:
+            super().__init__()
+            self.choice_set = choice_set
+
+    def action_toggle_button(self) -> None:
+        super().action_toggle_button()
+        self.post_message(self.Chosen(self))
+
+
 class RouteScreen(KioskScreen):
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "next", "key.next")]
 
@@ -58,7 +72,7 @@ class RouteScreen(KioskScreen):
             yield Prose(self.t("route.heading"), classes="heading")
             # Right under the question it is about, where it is seen at any terminal size.
             yield Prose("", id="route-problem", classes="problem")
-            with RadioSet(id="route"):
+            with ChoiceSet(id="route"):
                 for route in Route:
                     yield ChoiceButton(
                         self.t(f"route.{route}.title"),
@@ -68,7 +82,7 @@ class RouteScreen(KioskScreen):
                     )
             with Vertical(id="id-section"):
                 yield Prose(self.t("route.id_heading"), classes="subheading")
-                with RadioSet(id="id-type"):
+                with ChoiceSet(id="id-type"):
                     yield RadioButton(self.t("id_type.personal"), id="id-personal",
                                       value=session.id_type is IdType.PERSONAL)
                     yield ChoiceButton(self.t("id_type.group"), self.t("id_type.group.hint"),
@@ -94,11 +108,14 @@ class RouteScreen(KioskScreen):
             session.route = Route(pressed.removeprefix("route-"))
             self.query_one("#route-problem", Prose).update("")
             self._show_id_section()
-            # The next question, or the way on: a keyboard user should not hunt for it.
-            following = "#next" if session.route is Route.NOT_ISSUED else "#id-type"
-            self.query_one(following).focus()
         else:
             session.id_type = IdType(pressed.removeprefix("id-"))
+
+    def on_choice_set_chosen(self, event: ChoiceSet.Chosen) -> None:
+        # The next question, or the way on: a keyboard user should not hunt for it.
+        if event.choice_set.id == "route" and self.kiosk.session.route is not Route.NOT_ISSUED:
+            self.query_one("#id-type").focus()
+        else:
             self.query_one("#next").focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

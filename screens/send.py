@@ -151,7 +151,8 @@ class SendScreen(KioskScreen):
         status = self.query_one("#send-status", Prose)
         status.update(self._message(channel, outcome.kind, outcome.seconds))
         status.set_class(not outcome.ok, "problem")
-        heading = "send.heading_done" if outcome.ok else "send.heading_failed"
+        done = "send.heading_done" if self.kiosk.session.channels == (PRINT,) else "send.heading_all_done"
+        heading = done if outcome.ok else "send.heading_failed"
         self.query_one("#send-heading", Prose).update(self.t(heading))
         self.refresh_bindings()
         if outcome.ok:
