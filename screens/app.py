@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.text import Text
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -108,7 +109,7 @@ class KioskApp(App[None], inherit_bindings=False):
         self.set_interval(1.0, self._check_idle)
         if self.handle_signals:
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGHUP, signal.SIGTERM):
+            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._on_signal, sig)
 
     @property
@@ -260,6 +261,27 @@ class KioskApp(App[None], inherit_bindings=False):
 
         lang = self.session.lang
         self.push_screen(ConfirmScreen(t(lang, "confirm.quit"), lang, yes_key="confirm.quit_yes"), answered)
+
+    # --- endings that nobody chose ----------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        # An unexpected error ends the session like any other ending: wiped first.
+        self.session.wipe("unexpected error")
+        frame = error.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+        # The type and the place only: an exception's message can quote what a person typed.
+        log.error("unexpected %s at %s; session wiped", type(error).__name__, where)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        # Textual's report prints every local variable — the person's answers among them — to the
+        # terminal, where the next person (or the scrollback) would see it. Say only what happened.
+        self._exit_renderables.append(Text(
+            "indice-kiosk stopped after an internal error; the session was erased. "
+            "Please tell the help desk."))
+        self._close_messages_no_wait()
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.

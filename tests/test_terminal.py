@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -12,43 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.terminal import Terminal
+
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = Path(sys.executable).parent / "indice-kiosk"
-
-
-class Terminal:
-    def __init__(self, name: str) -> None:
-        self.socket = f"kiosk-test-{os.getpid()}-{name}"
-        self.name = name
-
-    def tmux(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                                capture_output=True, text=True, check=False, timeout=20)
-        return result.stdout
-
-    def start(self, command: str, size: tuple[int, int] = (80, 24)) -> None:
-        self.tmux("new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]), command)
-
-    def screen(self, history: bool = False) -> str:
-        args = ["capture-pane", "-p", "-t", self.name] + (["-S", "-2000"] if history else [])
-        return self.tmux(*args).replace("\u2800", " ")
-
-    def keys(self, *keys: str) -> None:
-        for key in keys:
-            self.tmux("send-keys", "-t", self.name, key)
-            time.sleep(0.4)
-
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
-
-    def close(self) -> None:
-        self.tmux("kill-server")
 
 
 @pytest.fixture

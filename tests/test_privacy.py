@@ -1,0 +1,285 @@
+"""Nothing of a session survives it.
+
+For each way a session can end, a session whose fields hold a unique canary prints to the private CUPS
+and ends; the canary must have reached the virtual printer (so nothing can pass by printing nothing), and
+must then be nowhere else: not in CUPS's job history or attributes, and — checked once for all endings,
+by the last test in this file — not in any file under /tmp, /var/tmp, $HOME, the project directory or the
+private CUPS's spool/cache/state/log directories, in UTF-8 or UTF-16 (PDFs are also searched as text,
+since their streams are compressed). The virtual printer's own spool is the paper, and is left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import cups as pycups
+import pytest
+
+from kiosk.config import Config
+from tests.pilot import (
+    PERSON,
+    SIZE,
+    agree,
+    choose,
+    fill,
+    new_app,
+    pdf_text,
+    print_and_wait,
+    submit_form,
+    wait_for,
+)
+from tests.terminal import Terminal
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMAND = Path(sys.executable).parent / "indice-kiosk"
+STARTED = time.time()
+CANARIES: dict[str, str] = {}  # ending -> canary
+
+
+def canary_for(ending: str) -> str:
+    # Letters only, so one canary fits the ID, the names, the e-mail and the free-text fields alike.
+    token = "cn" + "".join(random.choices("bcdfghjkmnpqrstvwxz", k=10))
+    CANARIES[ending] = token
+    return token
+
+
+def canary_answers(token: str) -> dict[str, str]:
+    return PERSON | {
+        "umin_id": f"{token}-cn",
+        "name_kanji": f"山田{token}",
+        "name_roman": f"Taro {token}",
+        "institution": f"{token}病院",
+        "department": token,
+        "position": token,
+        "email": f"{token}@example.ac.jp",
+    }
+
+
+def reached_printer(private_cups, token: str) -> bool:
+    return any(token in pdf_text(p.read_bytes()) for p in private_cups.received())
+
+
+def assert_cups_history_clean(private_cups, token: str) -> None:
+    connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
+    jobs = connection.getJobs(which_jobs="all", requested_attributes=["all"])
+    for job_id in jobs:
+        attributes = connection.getJobAttributes(job_id)
+        assert token not in repr(attributes), f"job {job_id} attributes hold the canary"
+
+
+async def session_until_done(pilot, token: str) -> None:
+    await agree(pilot)
+    await choose(pilot, "indice-only")
+    await fill(pilot, canary_answers(token))
+    await submit_form(pilot)
+    await print_and_wait(pilot)
+    assert pilot.app.screen.outcome.kind == "completed"
+    await pilot.click("#next")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "done")
+
+
+def assert_wiped(app) -> None:
+    assert app.session.is_empty and app.session.answers == {} and app.session.document is None
+    assert len(app.screen_stack) <= 3  # default, welcome and at most a notice: the step screens are gone
+
+
+async def test_ending_finish(config: Config, private_cups) -> None:
+    token = canary_for("finish")
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_until_done(pilot, token)
+        await pilot.click("#check-signed")
+        await pilot.click("#check-faxed")
+        await pilot.click("#finish")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        assert_wiped(app)
+    assert reached_printer(private_cups, token)
+    assert_cups_history_clean(private_cups, token)
+
+
+async def test_ending_start_over(config: Config, private_cups) -> None:
+    token = canary_for("start over")
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, canary_answers(token))
+        await submit_form(pilot)
+        await print_and_wait(pilot)
+        assert app.screen.outcome.kind == "completed"
+        await pilot.press("f9")  # printed, and then: start over
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        assert_wiped(app)
+    assert reached_printer(private_cups, token)
+    assert_cups_history_clean(private_cups, token)
+
+
+async def test_ending_disagree(config: Config, private_cups) -> None:
+    token = canary_for("disagree")
+    # A session cannot print and then disagree, so the canary is printed in one session and typed again
+    # in a second one that ends at "I do not agree" (after going back to the consent screen).
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_until_done(pilot, token)
+        await pilot.click("#check-signed")
+        await pilot.click("#check-faxed")
+        await pilot.click("#finish")
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, canary_answers(token))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.id == "route")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.id == "consent")
+        await pilot.click("#disagree")
+        await wait_for(pilot, lambda: app.screen.id == "notice")
+        assert_wiped(app)
+    assert reached_printer(private_cups, token)
+    assert_cups_history_clean(private_cups, token)
+
+
+async def test_ending_idle(config: Config, private_cups) -> None:
+    token = canary_for("idle")
+    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout=8))
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_until_done(pilot, token)
+        await wait_for(pilot, lambda: app.screen.id == "welcome", timeout=20)
+        assert_wiped(app)
+    assert reached_printer(private_cups, token)
+    assert_cups_history_clean(private_cups, token)
+
+
+async def test_ending_unexpected_exception(config: Config, private_cups) -> None:
+    token = canary_for("exception")
+    app = new_app(config)
+    with pytest.raises(ZeroDivisionError):
+        async with app.run_test(size=SIZE) as pilot:
+            await session_until_done(pilot, token)
+            app.call_later(lambda: 1 / 0)  # an error nobody planned for, inside the app
+            await pilot.pause(0.5)
+    assert app.session.is_empty and app.session.answers == {}
+    assert reached_printer(private_cups, token)
+    assert_cups_history_clean(private_cups, token)
+
+
+def drive_real_process_to_done(term: Terminal, settings: Path, token: str) -> int:
+    term.start(f"exec env -u CUPS_SERVER TERM=xterm-256color {COMMAND} --config {settings}")
+    term.tmux("set-option", "-t", term.name, "remain-on-exit", "on")
+    pid = term.pane_pid()
+    term.wait_for("はじめる")
+    term.keys("Enter")
+    term.wait_for("パスワードの取扱い")
+    term.keys("End", "Enter", "Enter", "Enter", "Enter")
+    term.wait_for("申請者の情報")
+    answers = canary_answers(token)
+    for key in ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
+                "phone", "email"):
+        term.keys(answers[key], "Enter")
+    term.keys("Enter")
+    term.wait_for("内容の確認")
+    term.keys("F10")
+    term.wait_for("印刷が終わりました", timeout=40)
+    term.keys("Enter")
+    term.wait_for("FAX を忘れずに")
+    return pid
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+def test_ending_signal_to_a_real_process(private_cups, tmp_path: Path, sig: signal.Signals) -> None:
+    """The SSH link drops (SIGHUP) or the service manager stops the kiosk (SIGTERM): wiped, then gone."""
+    if not shutil.which("tmux"):
+        pytest.fail("tmux is not installed (scripts/test installs it)")
+    token = canary_for(sig.name)
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text(f'[cups]\nserver = "{private_cups.server}"\nqueue = "{private_cups.queue}"\n',
+                        encoding="utf-8")
+    term = Terminal(f"privacy-{sig.name.lower()}")
+    try:
+        pid = drive_real_process_to_done(term, settings, token)
+        os.kill(pid, sig)
+        deadline = time.monotonic() + 15
+        # tmux keeps the dead pane (remain-on-exit) so its last screen can be read; it says when it died.
+        while term.tmux("display-message", "-p", "-t", term.name, "#{pane_dead}").strip() != "1":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the kiosk did not exit on {sig.name}")
+            time.sleep(0.1)
+        assert token not in term.screen(history=True)
+    finally:
+        term.close()
+    assert reached_printer(private_cups, token)
+    assert_cups_history_clean(private_cups, token)
+
+
+# --- the one search for every canary, after all the endings above ------------------------------------
+
+def _files(roots: list[Path], skip: list[Path]) -> list[Path]:
+    found = []
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if not any((here / d) == s for s in skip)]
+            for name in filenames:
+                path = here / name
+                try:
+                    info = path.lstat()
+                except OSError:
+                    continue
+                # Only what changed while these sessions ran can hold their data; big files are toolchains.
+                recent = max(info.st_mtime, info.st_ctime) >= STARTED - 1
+                if path.is_file() and recent and info.st_size < 64e6:
+                    found.append(path)
+    return found
+
+
+def find_canaries(roots: list[Path], skip: list[Path], canaries: dict[str, str]) -> list[str]:
+    needles = {ending: [token.encode("utf-8"), token.encode("utf-16-le"), token.encode("utf-16-be")]
+               for ending, token in canaries.items()}
+    hits = []
+    for path in _files(roots, skip):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        for ending, patterns in needles.items():
+            if any(p in data for p in patterns) or (
+                    data.startswith(b"%PDF") and canaries[ending] in pdf_text(data)):
+                hits.append(f"{ending}: {path}")
+    return hits
+
+
+def test_the_search_finds_what_is_there(tmp_path: Path) -> None:
+    """The search below must be able to fail: plant canaries in UTF-16 and inside a compressed PDF."""
+    from kiosk import document
+    from kiosk.fonts import DEFAULT_FONT_PATH
+
+    plain, pdf_only = "cnplantedutf", "cnplantedpdf"
+    (tmp_path / "notes.txt").write_bytes(f"x {plain} y".encode("utf-16-le"))
+    application = document.sample_application()
+    application.answers["institution"] = pdf_only
+    pdf = document.render_application(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726")
+    assert pdf_only.encode() not in pdf  # compressed: a byte search alone would miss it
+    (tmp_path / "leak.pdf").write_bytes(pdf)
+    hits = find_canaries([tmp_path], [], {"utf16": plain, "pdf": pdf_only})
+    assert sorted(h.split(":")[0] for h in hits) == ["pdf", "utf16"]
+
+
+def test_zz_no_canary_left_anywhere(private_cups) -> None:
+    assert len(CANARIES) >= 7, f"the endings above did not all run: {sorted(CANARIES)}"
+    roots = [Path("/tmp"), Path("/var/tmp"), Path.home(), ROOT, private_cups.root]
+    skip = [private_cups.spool, Path("/proc"), Path("/sys")]
+    hits = find_canaries(roots, skip, CANARIES)
+    assert not hits, "session data left on disk:\n" + "\n".join(hits)
+    for token in CANARIES.values():
+        assert_cups_history_clean(private_cups, token)
