@@ -104,7 +104,9 @@ class Problem:
 
     key: str
     code: str
-    chars: str = ""  # the offending characters, for messages that name them
+    # The offending characters, for messages that name them (bad_chars: by code point, "U+001B U+202E",
+    # so that a control character is never shown raw).
+    chars: str = ""
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,7 @@ def _check_email(key: str, value: str) -> Problem | None:
     try:
         # ASCII only: an address printed with 〓 in it cannot be typed back in at UMIN.
         email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False)
-    except (email_validator.EmailNotValidError, UnicodeError, ValueError):
+    except ValueError:  # EmailNotValidError, and any codec error on odd input, are ValueErrors
         return Problem(key, "email_shape")
     return None
 
