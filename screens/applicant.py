@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label
@@ -18,6 +18,21 @@ from screens.prose import Prose
 
 MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
              "phone", "email")
+
+
+class FormInput(Input):
+    """An answer field. Nothing typed or pasted is drawn raw, and a multi-line paste keeps every line."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # Textual keeps only a paste's first line; an address pasted from an e-mail has several.
+        if event.text:
+            text = model.defuse(event.text)
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *self.selection)
+        event.stop()
+        event.prevent_default()  # Input's own handler would insert the first line again
 
 
 class ApplicantScreen(KioskScreen):
@@ -59,7 +74,7 @@ class ApplicantScreen(KioskScreen):
         return Vertical(
             Horizontal(
                 Label(self.t(f"field.{key}") + mark, classes="field-label"),
-                Input(
+                FormInput(
                     value=session.answers.get(key, ""),
                     placeholder=self.t(f"placeholder.{key}"),
                     id=key,
@@ -91,6 +106,12 @@ class ApplicantScreen(KioskScreen):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
+        # An escape sequence or control character is made visible (U+FFFD) at once, never echoed raw to
+        # the terminal, even while the field still has the focus; the message under the field says why.
+        safe = model.defuse(event.value)
+        if safe != event.value:
+            event.input.value = safe
+            return  # the assignment posts Changed again, with the safe value
         key = event.input.id or ""
         self.kiosk.session.answers[key] = event.value
         if key == "umin_id":

@@ -513,8 +513,6 @@ async def test_hostile_input_in_the_form(config: Config, case: UiCase) -> None:
 
 
 
-@pytest.mark.xfail(reason="screens/applicant.py shows the raw value until the field loses focus: "
-                          "Input.Changed should apply kiosk.application.defuse()", strict=False)
 async def test_escape_sequence_is_not_echoed_even_before_the_field_is_left(config: Config) -> None:
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
@@ -527,8 +525,6 @@ async def test_escape_sequence_is_not_echoed_even_before_the_field_is_left(confi
         assert_nothing_raw_on_screen(app)
 
 
-@pytest.mark.xfail(reason="Textual's Input keeps only the first line of a paste; the applicant form "
-                          "should join the lines with spaces (kiosk.application.defuse)", strict=False)
 async def test_a_pasted_multiline_value_keeps_every_line(config: Config) -> None:
     from textual import events
 

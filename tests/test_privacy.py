@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -196,7 +197,7 @@ def drive_real_process_to_done(term: Terminal, settings: Path, token: str) -> in
     return pid
 
 
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
 def test_ending_signal_to_a_real_process(private_cups, tmp_path: Path, sig: signal.Signals) -> None:
     """The SSH link drops (SIGHUP) or the service manager stops the kiosk (SIGTERM): wiped, then gone."""
     if not shutil.which("tmux"):
@@ -208,6 +209,9 @@ def test_ending_signal_to_a_real_process(private_cups, tmp_path: Path, sig: sign
     term = Terminal(f"privacy-{sig.name.lower()}")
     try:
         pid = drive_real_process_to_done(term, settings, token)
+        # A crash must not leave a core file holding the answers.
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        assert re.search(r"Max core file size\s+0\s+0", limits), limits
         os.kill(pid, sig)
         deadline = time.monotonic() + 15
         # tmux keeps the dead pane (remain-on-exit) so its last screen can be read; it says when it died.
@@ -276,7 +280,7 @@ def test_the_search_finds_what_is_there(tmp_path: Path) -> None:
 
 
 def test_zz_no_canary_left_anywhere(private_cups) -> None:
-    assert len(CANARIES) >= 7, f"the endings above did not all run: {sorted(CANARIES)}"
+    assert len(CANARIES) >= 8, f"the endings above did not all run: {sorted(CANARIES)}"
     roots = [Path("/tmp"), Path("/var/tmp"), Path.home(), ROOT, private_cups.root]
     skip = [private_cups.spool, Path("/proc"), Path("/sys")]
     hits = find_canaries(roots, skip, CANARIES)

@@ -368,3 +368,43 @@ async def test_enter_walks_the_form_and_consent_focuses_agree(config: Config) ->
         await pilot.press("enter")
         summary = shown(app.screen.query_one("#form-problem"))
         assert summary.startswith("次の項目を確認してください") and "、" in summary
+
+
+KEYS_TO_TRY = [f"f{n}" for n in range(1, 13)] + [
+    "enter", "escape", "tab", "shift+tab", "space", "up", "down", "pageup", "pagedown", "home", "end",
+    "ctrl+c", "ctrl+q", "ctrl+p", "ctrl+z", "ctrl+backslash", "ctrl+s", "ctrl+d", "ctrl+r", "ctrl+l",
+    "ctrl+n", "ctrl+x", "ctrl+v", "ctrl+a", "ctrl+e", "ctrl+t",
+]
+
+
+async def test_no_key_gets_past_consent_without_agreeing(config: Config) -> None:
+    """Every key, alone, on the consent screen before the text was read: no later step, no exit."""
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in KEYS_TO_TRY:
+            if app.screen.id != "consent":
+                if app.screen.id in ("confirm", "notice"):
+                    await pilot.press("escape")
+                await wait_for(pilot, lambda: app.screen.id in ("welcome", "consent"))
+                if app.screen.id == "welcome":
+                    await start(pilot)
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.is_running, key
+            assert app.screen.id in ("welcome", "consent", "confirm", "notice"), key
+            assert not app.session.agreed, key
+
+
+async def test_clicks_where_later_steps_would_be_do_nothing(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        for x in range(0, 80, 7):
+            for y in range(0, 24, 3):
+                if app.screen.id != "consent":
+                    break
+                await pilot.click(offset=(x, y))
+            assert not app.session.agreed
+            if app.screen.id != "consent":  # a click may go back or to the notice: fine, never forward
+                assert app.screen.id in ("welcome", "notice", "confirm")
+                break
