@@ -35,6 +35,9 @@ async def wait_for(pilot: Pilot, condition: object, timeout: float = 20.0) -> No
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting; screen is {pilot.app.screen.id}")
         await pilot.pause(0.05)
+    # Let the layout catch up: Pilot.click aims at where a widget was when the click was computed, so a
+    # button shown a moment ago could otherwise be missed.
+    await pilot.pause(0.05)
 
 
 async def start(pilot: Pilot) -> None:

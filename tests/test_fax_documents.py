@@ -13,9 +13,11 @@ import io
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -139,11 +141,14 @@ def ocr(png: Path) -> str:
 
 
 
-def _require(tool: str, package: str) -> pytest.MarkDecorator:
+T = TypeVar("T")
+
+
+def _require(tool: str, package: str) -> Callable[[T], T]:
     # scripts/test installs these; a missing tool is a broken setup, not a reason to skip.
     if shutil.which(tool) is None:
         pytest.fail(f"{tool} is not installed (Debian package {package}; scripts/test installs it)")
-    return pytest.mark.usefixtures()
+    return lambda test: test
 
 
 needs_gs = _require("gs", "ghostscript")
