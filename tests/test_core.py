@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -222,3 +223,15 @@ def test_render_answers_file_with_problems_gives_the_form_messages(tmp_path: Pat
     assert "umin_id (UMIN ID): A UMIN ID looks like" in err
     assert "name_kana (Name (katakana)): Please fill this in." in err
     assert not out.exists()
+
+
+def test_launcher_hardens_the_process(monkeypatch) -> None:
+    import resource
+
+    from indice_kiosk import UNSAFE_ENV, harden_process
+
+    for name in UNSAFE_ENV:
+        monkeypatch.setenv(name, "devtools")  # e.g. TEXTUAL=devtools would stream the screen to a socket
+    harden_process()  # (this test process keeps no core dumps afterwards either: harmless)
+    assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)
+    assert not any(name in os.environ for name in UNSAFE_ENV)
