@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import resource
@@ -42,6 +43,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                        "(auto: when no server is configured)")
         p.add_argument("--allow-quit", action="store_true",
                        help="let the user quit with ctrl+q (always on over SSH)")
+        p.add_argument("--on-behalf", action="store_true",
+                       help="help-desk mode: enter an application for a caller (always on over SSH)")
     render = sub.add_parser("render", help="render an application PDF")
     source = render.add_mutually_exclusive_group(required=True)
     source.add_argument("--sample", action="store_true", help="a fictional sample applicant")
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "render":
         return render(args, config)
-    return run(config, demo_cups=args.demo_cups, allow_quit=args.allow_quit)
+    return run(config, demo_cups=args.demo_cups, allow_quit=args.allow_quit, on_behalf=args.on_behalf)
 
 
 def render(args: argparse.Namespace, config: Config) -> int:
@@ -116,7 +119,7 @@ def harden_process() -> None:
         os.environ.pop(name, None)
 
 
-def run(config: Config, *, demo_cups: str, allow_quit: bool) -> int:
+def run(config: Config, *, demo_cups: str, allow_quit: bool, on_behalf: bool = False) -> int:
     harden_process()
     from kiosk.printing import PrintTarget
     from screens.app import KioskApp
@@ -133,8 +136,11 @@ def run(config: Config, *, demo_cups: str, allow_quit: bool) -> int:
         server = demo.server
     target = PrintTarget(server=server, queue=config.cups.queue, timeout=config.cups.timeout)
     fax_target = PrintTarget(server=server, queue=config.fax.queue, timeout=config.cups.timeout)
+    over_ssh = "SSH_CONNECTION" in os.environ
+    # Over SSH it is an operator at the keyboard (a walk-up kiosk is never reached that way).
+    operator = getpass.getuser() if (on_behalf or over_ssh) else None
     app = KioskApp(config, target=target, fax_target=fax_target, demo=demo is not None,
-                   allow_quit=allow_quit or "SSH_CONNECTION" in os.environ, handle_signals=True)
+                   allow_quit=allow_quit or over_ssh, handle_signals=True, operator=operator)
     try:
         app.run()
     finally:

@@ -52,6 +52,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("societies", "text", 120),
     FieldSpec("license", "text", 80),
     FieldSpec("representative_name", "text", 40),
+    FieldSpec("identity_method", "text", 60),
+    FieldSpec("identity_checked_by", "text", 40),
 )
 FIELD_BY_KEY: dict[str, FieldSpec] = {f.key: f for f in FIELDS}
 ANSWER_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)
@@ -128,7 +130,14 @@ class Checked:
         return next((p for p in self.warnings if p.key == key), None)
 
 
-def visible_keys(route: Route, id_type: IdType, answers: Mapping[str, str]) -> list[str]:
+# When the help desk enters an application for a caller: how the caller's identity was checked, and by
+# whom (the MHLW guideline on password resets asks offices to record this).
+IDENTITY_KEYS: tuple[str, ...] = ("identity_method", "identity_checked_by")
+
+
+def visible_keys(
+    route: Route, id_type: IdType, answers: Mapping[str, str], on_behalf: bool = False
+) -> list[str]:
     """The answer keys the form shows for this route and ID type, in form order."""
     keys = ["umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department",
             "position", "phone", "email"]
@@ -136,11 +145,15 @@ def visible_keys(route: Route, id_type: IdType, answers: Mapping[str, str]) -> l
         keys += list(FIND_ID_KEYS)
     if id_type is IdType.GROUP:
         keys.append("representative_name")
+    if on_behalf:
+        keys += list(IDENTITY_KEYS)
     return keys
 
 
-def required_keys(route: Route, id_type: IdType, answers: Mapping[str, str]) -> set[str]:
-    required = set(ALWAYS_REQUIRED)
+def required_keys(
+    route: Route, id_type: IdType, answers: Mapping[str, str], on_behalf: bool = False
+) -> set[str]:
+    required = set(ALWAYS_REQUIRED) | (set(IDENTITY_KEYS) if on_behalf else set())
     if route is Route.INDICE_ONLY:
         required.add("umin_id")
     if route is Route.INDICE_AND_GENERAL and not answers.get("umin_id", "").strip():
@@ -154,7 +167,8 @@ def required_when_shown(key: str, route: Route) -> bool:
     """Whether a field is marked required on the form (find-ID and group fields only show when they apply)."""
     if key == "umin_id":
         return route is Route.INDICE_ONLY
-    return key in ALWAYS_REQUIRED or key in FIND_ID_REQUIRED or key == "representative_name"
+    return (key in ALWAYS_REQUIRED or key in FIND_ID_REQUIRED or key in IDENTITY_KEYS
+            or key == "representative_name")
 
 
 def normalize(key: str, value: str) -> str:
@@ -291,11 +305,12 @@ def check(
     raw: Mapping[str, str],
     *,
     printable: Callable[[str], str] | None = None,
+    on_behalf: bool = False,
 ) -> Checked:
     """Clean and check every answer the form shows. ``printable`` returns the characters the font lacks."""
     cleaned = {key: normalize(key, _text(raw.get(key))) for key in ANSWER_KEYS}
-    keys = visible_keys(route, id_type, cleaned)
-    required = required_keys(route, id_type, cleaned)
+    keys = visible_keys(route, id_type, cleaned, on_behalf)
+    required = required_keys(route, id_type, cleaned, on_behalf)
     problems: list[Problem] = []
     warnings: list[Problem] = []
     for key in keys:
@@ -323,6 +338,14 @@ class ConsentRecord:
 
 
 @dataclass(frozen=True)
+class OnBehalfRecord:
+    """The help desk entered this application for a caller: who, and when. Never a password."""
+
+    operator: str
+    entered_at: datetime
+
+
+@dataclass(frozen=True)
 class Application:
     """A checked application, ready to be drawn. Holds nothing that is not printed."""
 
@@ -333,6 +356,7 @@ class Application:
     project: str
     applied_on: datetime
     unprintable: dict[str, str] = field(default_factory=dict)  # key -> characters drawn as 〓
+    on_behalf: OnBehalfRecord | None = None
 
     def __post_init__(self) -> None:
         if self.route is Route.NOT_ISSUED:

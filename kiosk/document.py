@@ -101,6 +101,10 @@ def _rows(application: Application, font_path: Path) -> list[_Row]:
     for spec in FIELDS:
         if spec.key in application.answers:
             add(spec.key, f"field.{spec.key}", application.answers[spec.key])
+    if application.on_behalf is not None:
+        record = application.on_behalf
+        when = record.entered_at.strftime("%Y-%m-%d %H:%M")
+        add("on_behalf", "doc.on_behalf", t("ja", "doc.on_behalf_value", operator=record.operator, when=when))
     return rows
 
 

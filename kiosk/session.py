@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kiosk.application import Application, Checked, ConsentRecord, IdType, Route, check
+from kiosk.application import Application, Checked, ConsentRecord, IdType, OnBehalfRecord, Route, check
 
 log = logging.getLogger("kiosk.session")
 
@@ -30,6 +30,8 @@ class Session:
     # The ways this application must leave the kiosk ("print", "fax"), and those CUPS reported completed.
     channels: tuple[str, ...] = ("print",)
     delivered: set[str] = field(default_factory=set)
+    # Set for a help-desk operator's session (the operator's login name); it outlives each caller's data.
+    operator: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -52,7 +54,8 @@ class Session:
         """Clean and check the answers typed so far; an application is made only from a clean check."""
         if self.route is None or self.route is Route.NOT_ISSUED:
             raise ValueError("no application on this route")
-        self.checked = check(self.route, self.id_type, self.answers, printable=printable)
+        self.checked = check(self.route, self.id_type, self.answers, printable=printable,
+                             on_behalf=self.operator is not None)
         self.application = None
         return self.checked
 
@@ -63,14 +66,16 @@ class Session:
             raise PermissionError("no application without consent")
         if self.checked is None or not self.checked.ok or self.route is None:
             raise ValueError("answers not checked or not valid")
+        when = now or datetime.now().astimezone()
         self.application = Application(
             route=self.route,
             id_type=self.id_type,
             answers=dict(self.checked.answers),
             consent=self.consent,
             project=project,
-            applied_on=now or datetime.now().astimezone(),
+            applied_on=when,
             unprintable={w.key: w.chars for w in self.checked.warnings if w.code == "unprintable"},
+            on_behalf=OnBehalfRecord(self.operator, when) if self.operator else None,
         )
         self.channels = channels
         self.delivered.clear()

@@ -75,6 +75,7 @@ class KioskApp(App[None], inherit_bindings=False):
         allow_quit: bool = False,
         handle_signals: bool = False,
         clock: Callable[[], datetime] | None = None,
+        operator: str | None = None,
     ) -> None:
         super().__init__()
         # No smooth scrolling: over a slow SSH link every animation frame is a repaint to send.
@@ -90,7 +91,7 @@ class KioskApp(App[None], inherit_bindings=False):
         # The date printed on the form and the consent time come from here (tests fix it).
         zone = ZoneInfo(config.kiosk.timezone)
         self.clock = clock or (lambda: datetime.now(zone))
-        self.session = Session(lang=config.kiosk.language)
+        self.session = Session(lang=config.kiosk.language, operator=operator)
         self.last_activity = time.monotonic()
 
     def copy_to_clipboard(self, text: str) -> None:

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label
 
 from kiosk import application as model
-from kiosk.application import FIND_ID_KEYS, IdType, Problem, Route
+from kiosk.application import FIND_ID_KEYS, IDENTITY_KEYS, IdType, Problem, Route
 from kiosk.delivery import channels_for
 from kiosk.flow import Step
 from screens.base import KioskScreen
@@ -59,6 +59,13 @@ class ApplicantScreen(KioskScreen):
             with Vertical(id="group"):
                 yield Prose(self.t("applicant.group_heading"), classes="subheading")
                 yield self._field("representative_name")
+            if session.operator:
+                # Who checked is, by default, the operator at the keyboard.
+                session.answers.setdefault("identity_checked_by", session.operator)
+                with Vertical(id="identity"):
+                    yield Prose(self.t("applicant.identity_heading"), classes="subheading")
+                    for key in IDENTITY_KEYS:
+                        yield self._field(key)
         # Outside the scrolling form, just above the buttons, so it is seen where Next was pressed.
         yield Prose("", id="form-problem", classes="problem")
         yield self.nav_buttons(
@@ -100,7 +107,8 @@ class ApplicantScreen(KioskScreen):
 
     def _update_sections(self) -> None:
         session = self.kiosk.session
-        visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, session.answers)
+        visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, session.answers,
+                                     session.operator is not None)
         self.query_one("#find-id").display = "past_affiliations" in visible
         self.query_one("#group").display = session.id_type is IdType.GROUP
 
@@ -182,7 +190,8 @@ class ApplicantScreen(KioskScreen):
     def action_next(self) -> None:
         session = self.kiosk.session
         checked = session.check_answers(self.kiosk.printable)
-        visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, checked.answers)
+        visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, checked.answers,
+                                     session.operator is not None)
         for key in visible:
             self._show(key, checked.problem_for(key) or checked.warning_for(key))
         if not self._summarise():

@@ -27,9 +27,15 @@ class ConsentScreen(KioskScreen):
         return Step.CONSENT
 
     def compose(self) -> ComposeResult:
+        # The help desk's variant: the operator reads the rules to the caller and confirms the caller agreed.
+        operator = self.kiosk.session.operator
+        prefix = "consent.operator_" if operator else "consent."
         yield from self.compose_header()
         with Vertical(id="body"):
-            yield Prose(self.t("consent.heading"), classes="heading")
+            yield Prose(self.t(f"{prefix}heading"), classes="heading")
+            if operator:
+                yield Prose(self.t("consent.operator_note", operator=operator), id="operator-note",
+                            classes="note")
             with VerticalScroll(id="consent-text", can_focus=True):
                 yield Prose(self.t("consent.rules_intro"), classes="note")
                 for number, key in enumerate(RULES, 1):
@@ -47,8 +53,8 @@ class ConsentScreen(KioskScreen):
             yield Prose(self.t("consent.scroll_hint"), id="consent-hint")
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
-            Button(self.t("consent.disagree"), id="disagree", variant="error"),
-            Button(self.t("consent.agree"), id="agree", variant="success", disabled=True),
+            Button(self.t(f"{prefix}disagree"), id="disagree", variant="error"),
+            Button(self.t(f"{prefix}agree"), id="agree", variant="success", disabled=True),
         )
         yield from self.compose_footer()
 
