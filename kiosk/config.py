@@ -193,6 +193,36 @@ def load(path: Path | None = None) -> Config:
     return from_dict(data, path)
 
 
+def loads(text: str, path: Path | None = None) -> Config:
+    """Settings from the text of a kiosk.toml; ``path`` only names the file in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, "-", f"not valid TOML: {error}") from None
+    return from_dict(data, path)
+
+
+def value_from_text(key: str, text: str, path: Path | None = None) -> Any:
+    """What an operator typed for ``key`` ("section.name") as the TOML value it stands for, type-checked."""
+    section, _, name = key.partition(".")
+    cls = _SECTIONS.get(section)
+    if cls is None or name not in {f.name for f in fields(cls)}:
+        raise ConfigError(path, key, "unknown key")
+    default, text = getattr(cls(), name), text.strip()
+    value: Any = text
+    if isinstance(default, bool):
+        value = {"true": True, "false": False}.get(text.lower(), text)
+    elif isinstance(default, int | float):
+        try:
+            value = int(text) if isinstance(default, int) else float(text)
+        except ValueError:
+            pass
+        if (isinstance(value, float) and value != value) or value in (float("inf"), float("-inf")):
+            raise ConfigError(path, key, f"must be a number, not {text!r}")
+    _coerce(path, key, value, default)
+    return value
+
+
 def to_dict(config: Config) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in _SECTIONS:

@@ -390,4 +390,5 @@ TEXT: dict[str, str] = {
     "settings.hint.project.name": "Printed on the form.",
     "settings.hint.project.contact": "Shown and printed for people who were never issued an INDICE password.",
     "settings.hint.document.font": "Path of a TrueType font file (Debian: fonts-ipaexfont-gothic).",
+    "console.settings.no_file": "No settings file is known (start the console with --config FILE).",
 }

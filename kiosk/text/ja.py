@@ -388,4 +388,5 @@ TEXT: dict[str, str] = {
     "settings.hint.project.name": "申請書に印刷されます。",
     "settings.hint.project.contact": "パスワードが発行されていない方に表示・印刷されます。",
     "settings.hint.document.font": "TrueType フォントのファイルパス（Debian：fonts-ipaexfont-gothic）。",
+    "console.settings.no_file": "設定ファイルが分かりません（--config FILE を付けて起動してください）。",
 }

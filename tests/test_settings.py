@@ -1,0 +1,480 @@
+"""Editing kiosk.toml from the operator console: comments kept, atomic, .bak, no lost update, the form."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import Input, Select
+
+from kiosk import config as kiosk_config
+from kiosk.config import ConfigError
+from kiosk.settings_store import (
+    EDITABLE,
+    ConcurrentEditError,
+    SettingsStore,
+    backup_path,
+    edit_in_place,
+)
+from screens.prose import Prose
+from screens.settings import SettingsScreen, field_id
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "kiosk.toml"
+
+
+@pytest.fixture
+def toml(tmp_path: Path) -> Path:
+    path = tmp_path / "kiosk.toml"
+    shutil.copy(SHIPPED, path)
+    path.chmod(0o640)
+    return path
+
+
+def comments(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("#")]
+
+
+def changed_lines(old: str, new: str) -> list[tuple[str, str]]:
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    assert len(old_lines) == len(new_lines)
+    return [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+
+
+# --- the store ------------------------------------------------------------------------------------
+
+
+def test_round_trip_keeps_every_comment_and_changes_only_the_edited_values(toml: Path) -> None:
+    store = SettingsStore()
+    before = toml.read_text(encoding="utf-8")
+    snapshot = store.load(toml)
+    config = store.save(toml, snapshot, {
+        "fax.number": "03-1111-2222",
+        "fax.dial_prefix": "0",
+        "delivery.mode": "print+fax",
+        "kiosk.idle_timeout": " 300 ",
+        "kiosk.language": "en",
+        "cups.queue": "ward-3",
+        "fax.queue": "ward-fax",
+        "project.name": 'Trial "A" ＼ 試験',
+        "project.contact": "事務局 内線 1234",
+        "document.font": "/opt/fonts/ipaexg.ttf",
+    })
+    after = toml.read_text(encoding="utf-8")
+    assert comments(after) == comments(before)
+    assert changed_lines(before, after) == [
+        ('language = "ja"', 'language = "en"'),
+        ("idle_timeout = 180", "idle_timeout = 300"),
+        ('queue = "indice-printer"', 'queue = "ward-3"'),
+        ('mode = "print"', 'mode = "print+fax"'),
+        ('queue = "indice-fax"', 'queue = "ward-fax"'),
+        ('number = "03-5689-0726"', 'number = "03-1111-2222"'),
+        ('dial_prefix = ""', 'dial_prefix = "0"'),
+        ('name = "JSOG・DB GO システム"', 'name = "Trial \\"A\\" ＼ 試験"'),
+        ('contact = "研究プロジェクトの事務局（連絡先は研究支援室でご確認ください）"',
+         'contact = "事務局 内線 1234"'),
+        ('font = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"', 'font = "/opt/fonts/ipaexg.ttf"'),
+    ]
+    reread = kiosk_config.load(toml)
+    assert reread == config
+    assert reread.project.name == 'Trial "A" ＼ 試験'
+    assert reread.kiosk.idle_timeout == 300 and reread.fax.dial_prefix == "0"
+    # The .bak is exactly the previous file; the mode of the file is kept.
+    assert backup_path(toml).read_text(encoding="utf-8") == before
+    assert stat.S_IMODE(toml.stat().st_mode) == 0o640
+    # No temporary file is left behind.
+    left = sorted(p.name for p in toml.parent.iterdir())
+    assert left == ["kiosk.toml", "kiosk.toml.bak", "kiosk.toml.lock"]
+
+
+def test_bak_is_the_version_just_before_each_save(toml: Path) -> None:
+    store = SettingsStore()
+    first = toml.read_text(encoding="utf-8")
+    store.save(toml, store.load(toml), {"fax.dial_prefix": "0"})
+    second = toml.read_text(encoding="utf-8")
+    assert backup_path(toml).read_text(encoding="utf-8") == first
+    store.save(toml, store.load(toml), {"fax.dial_prefix": "9"})
+    assert backup_path(toml).read_text(encoding="utf-8") == second
+    assert kiosk_config.load(toml).fax.dial_prefix == "9"
+
+
+def test_missing_keys_and_sections_are_added(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('# our site\n[cups]\n# the printer\nqueue = "a"  # ward 3\n\n'
+                    '[fax]\nnumber = "03-5689-0726"\n', encoding="utf-8")
+    store = SettingsStore()
+    store.save(path, store.load(path), {"cups.queue": "b", "fax.dial_prefix": "0", "project.name": "X"})
+    text = path.read_text(encoding="utf-8")
+    assert text == ('# our site\n[cups]\n# the printer\nqueue = "b"  # ward 3\n\n'
+                    '[fax]\nnumber = "03-5689-0726"\ndial_prefix = "0"\n\n[project]\nname = "X"\n')
+    config = kiosk_config.load(path)
+    assert (config.cups.queue, config.fax.dial_prefix, config.project.name) == ("b", "0", "X")
+
+
+def test_a_file_that_cannot_be_edited_line_by_line_is_written_whole(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[project]\n# multi-line\ncontact = """\nthe office\nroom 1"""\n', encoding="utf-8")
+    assert edit_in_place(path.read_text(encoding="utf-8"), {"project.contact": "x"}) is None
+    store = SettingsStore()
+    store.save(path, store.load(path), {"project.contact": "room 2"})
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# ") and "kiosk.toml.bak" in text.splitlines()[1]
+    assert kiosk_config.load(path).project.contact == "room 2"
+    assert "multi-line" in backup_path(path).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("fax.number", "abc", "digits"),
+    ("kiosk.idle_timeout", "three minutes", "whole number"),
+    ("kiosk.idle_timeout", "10", "at least 30"),
+    ("fax.dial_prefix", "0 0", "4 digits"),
+    ("cups.queue", "ward 3", "queue name"),
+    ("delivery.mode", "email", "one of"),
+    ("kiosk.language", "fr", "one of"),
+    ("document.font", "", "file path"),
+])
+def test_an_invalid_value_is_a_config_error_naming_the_key_and_nothing_is_written(
+        toml: Path, key: str, value: str, words: str) -> None:
+    store = SettingsStore()
+    before = toml.read_bytes()
+    snapshot = store.load(toml)
+    with pytest.raises(ConfigError) as caught:
+        store.save(toml, snapshot, {key: value})
+    assert caught.value.key == key and caught.value.path == toml
+    assert words in caught.value.problem
+    assert str(toml) in str(caught.value) and key in str(caught.value)
+    assert toml.read_bytes() == before
+    assert not backup_path(toml).exists()
+    assert set(store.check(toml, snapshot, {key: value})) == {key}
+
+
+def test_check_reports_every_wrong_field(toml: Path) -> None:
+    store = SettingsStore()
+    problems = store.check(toml, store.load(toml), {"fax.number": "abc", "kiosk.idle_timeout": "x",
+                                                    "cups.queue": "a/b", "project.name": "fine"})
+    assert set(problems) == {"fax.number", "kiosk.idle_timeout", "cups.queue"}
+
+
+def test_a_fax_mode_without_a_fax_queue_names_the_fax_queue(toml: Path) -> None:
+    store = SettingsStore()
+    problems = store.check(toml, store.load(toml), {"delivery.mode": "fax", "fax.queue": ""})
+    assert set(problems) == {"fax.queue"}
+
+
+def test_unknown_key_in_the_file_is_named_on_load(toml: Path) -> None:
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('dial_prefix = ""', 'dial_prefix = ""\ndial_prefx = "0"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        SettingsStore().load(toml)
+    assert caught.value.key == "fax.dial_prefx" and "unknown key" in caught.value.problem
+    assert caught.value.path == toml
+
+
+def test_wrong_type_in_the_file_is_named_on_load(toml: Path) -> None:
+    toml.write_text(toml.read_text(encoding="utf-8").replace("idle_timeout = 180", 'idle_timeout = "180"'),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        SettingsStore().load(toml)
+    assert caught.value.key == "kiosk.idle_timeout"
+
+
+def test_second_editor_cannot_overwrite_the_first(toml: Path) -> None:
+    store = SettingsStore()
+    first, second = store.load(toml), store.load(toml)
+    store.save(toml, first, {"fax.number": "03-1111-2222"})
+    after_first = toml.read_bytes()
+    with pytest.raises(ConcurrentEditError) as caught:
+        store.save(toml, second, {"fax.dial_prefix": "0"})
+    assert caught.value.path == toml
+    assert toml.read_bytes() == after_first
+    config = kiosk_config.load(toml)
+    assert config.fax.number == "03-1111-2222" and config.fax.dial_prefix == ""
+    # After reloading, the second editor's change goes in on top of the first's.
+    store.save(toml, store.load(toml), {"fax.dial_prefix": "0"})
+    config = kiosk_config.load(toml)
+    assert config.fax.number == "03-1111-2222" and config.fax.dial_prefix == "0"
+
+
+def test_a_change_by_hand_is_noticed_too(toml: Path) -> None:
+    store = SettingsStore()
+    snapshot = store.load(toml)
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n# a note added by hand\n", encoding="utf-8")
+    with pytest.raises(ConcurrentEditError):
+        store.save(toml, snapshot, {"fax.dial_prefix": "0"})
+    assert toml.read_text(encoding="utf-8").endswith("# a note added by hand\n")
+
+
+def test_a_symlinked_file_stays_a_symlink(tmp_path: Path, toml: Path) -> None:
+    link = tmp_path / "link.toml"
+    link.symlink_to(toml)
+    store = SettingsStore()
+    store.save(link, store.load(link), {"fax.dial_prefix": "0"})
+    assert link.is_symlink() and kiosk_config.load(toml).fax.dial_prefix == "0"
+
+
+RACER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from kiosk.settings_store import ConcurrentEditError, SettingsStore
+    path, me, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    store = SettingsStore()
+    snapshot = store.load(path)
+    Path(str(go) + "." + me).write_text("ready")
+    while not go.exists():
+        time.sleep(0.001)
+    try:
+        store.save(path, snapshot, {"project.name": "winner " + me, "fax.dial_prefix": me})
+    except ConcurrentEditError:
+        print("lost")
+    else:
+        print("won")
+""")
+
+
+def test_two_processes_racing_exactly_one_wins(toml: Path, tmp_path: Path) -> None:
+    racers = ["1", "2", "3", "4"]
+    for _ in range(3):
+        shutil.copy(SHIPPED, toml)
+        go = tmp_path / "go"
+        go.unlink(missing_ok=True)
+        procs = {me: subprocess.Popen([sys.executable, "-c", RACER, str(toml), me, str(go)], cwd=ROOT,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for me in racers}
+        deadline = time.monotonic() + 30
+        while not all(Path(f"{go}.{me}").exists() for me in racers):
+            assert time.monotonic() < deadline, "racers did not start"
+            time.sleep(0.01)
+        go.write_text("go")
+        results = {}
+        for me, proc in procs.items():
+            out, err = proc.communicate(timeout=30)
+            assert proc.returncode == 0, err
+            results[me] = out.strip()
+        for me in racers:
+            Path(f"{go}.{me}").unlink()
+        winners = [me for me, result in results.items() if result == "won"]
+        assert len(winners) == 1 and sorted(results.values()) == ["lost"] * 3 + ["won"], results
+        text = toml.read_text(encoding="utf-8")
+        tomllib.loads(text)
+        config = kiosk_config.load(toml)
+        assert config.project.name == f"winner {winners[0]}" and config.fax.dial_prefix == winners[0]
+        assert comments(text) == comments(SHIPPED.read_text(encoding="utf-8"))
+        assert backup_path(toml).read_bytes() == SHIPPED.read_bytes()
+
+
+READER = textwrap.dedent("""
+    import sys, tomllib
+    from pathlib import Path
+    from kiosk.config import from_dict
+    path, stop = Path(sys.argv[1]), Path(sys.argv[2])
+    reads = bad = 0
+    while not stop.exists():
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            bad += 1
+            continue
+        reads += 1
+        try:
+            from_dict(tomllib.loads(data.decode("utf-8")))
+        except Exception:
+            bad += 1
+    print(reads, bad)
+""")
+
+
+def test_the_file_is_never_seen_half_written(toml: Path, tmp_path: Path) -> None:
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(toml), str(stop)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    thread_reads: list[int] = []
+    thread_bad: list[str] = []
+
+    def read_in_a_thread() -> None:
+        while not stop.exists():
+            try:
+                kiosk_config.load(toml)
+            except ConfigError as error:
+                thread_bad.append(str(error))
+            thread_reads.append(1)
+
+    thread = threading.Thread(target=read_in_a_thread)
+    thread.start()
+    store = SettingsStore()
+    try:
+        time.sleep(0.2)
+        for i in range(150):
+            # Long values make a torn write likely to be caught if the write were not atomic.
+            contact = f"事務局 {i} " + "内線 " * (50 + i % 40)
+            store.save(toml, store.load(toml), {"project.contact": contact, "fax.dial_prefix": str(i % 10)})
+    finally:
+        stop.write_text("stop")
+        thread.join(timeout=10)
+    out, err = reader.communicate(timeout=30)
+    assert reader.returncode == 0, err
+    reads, bad = map(int, out.split())
+    assert reads > 0 and bad == 0
+    assert thread_reads and not thread_bad
+    assert kiosk_config.load(toml).project.contact.startswith("事務局 149 ")
+    assert comments(toml.read_text(encoding="utf-8")) == comments(SHIPPED.read_text(encoding="utf-8"))
+
+
+def test_config_value_from_text() -> None:
+    assert kiosk_config.value_from_text("kiosk.idle_timeout", " 240 ") == 240
+    assert kiosk_config.value_from_text("cups.timeout", "5") == 5.0
+    assert kiosk_config.value_from_text("cups.purge_jobs", "False") is False
+    assert kiosk_config.value_from_text("document.font", "/x.ttf") == "/x.ttf"
+    for key, text in (("cups.timeout", "nan"), ("cups.timeout", "inf"), ("cups.purge_jobs", "yes"),
+                      ("kiosk.idle_timeout", "1.5"), ("fax.nope", "1")):
+        with pytest.raises(ConfigError) as caught:
+            kiosk_config.value_from_text(key, text)
+        assert caught.value.key == key
+
+
+# --- the screen -----------------------------------------------------------------------------------
+
+
+class Host(App[None]):
+    """A tiny app that pushes the settings form, as the operator console does."""
+
+    def __init__(self, path: Path, lang: str = "ja") -> None:
+        super().__init__()
+        self.path, self.lang = path, lang
+        self.settings_closed = False
+
+    def on_mount(self) -> None:
+        self.push_screen(SettingsScreen(self.path, self.lang), callback=self._settings_closed)
+
+    def _settings_closed(self, _: None) -> None:
+        self.settings_closed = True
+
+
+def status(app: App[None]) -> str:
+    return app.screen.query_one("#settings-status", Prose).text
+
+
+def error_under(app: App[None], key: str) -> str:
+    return app.screen.query_one(f"#{field_id(key)}-error", Prose).text
+
+
+async def click(pilot, selector: str) -> None:
+    """Click a button the way a person does (a button ignores clicks while it still shows the last press)."""
+    button = pilot.app.screen.query_one(selector)
+    while button.has_class("-active"):
+        await pilot.pause(0.05)
+    assert await pilot.click(selector)
+    await pilot.pause()
+
+
+async def type_into(pilot, widget_id: str, text: str) -> None:
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    field.value = ""
+    field.focus()
+    await pilot.pause()
+    await pilot.press(*text)
+
+
+async def test_screen_shows_the_file_and_a_bad_fax_number_under_its_field(toml: Path) -> None:
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.id == "settings"
+        assert screen.query_one("#set-fax-number", Input).value == "03-5689-0726"
+        assert screen.query_one("#set-cups-queue", Input).value == "indice-printer"
+        assert screen.query_one("#set-delivery-mode", Select).value == "print"
+        assert screen.query_one("#set-kiosk-language", Select).value == "ja"
+        for key in EDITABLE:
+            assert screen.query_one(f"#{field_id(key)}")
+        await type_into(pilot, "set-fax-number", "abc")
+        await click(pilot, "#save")
+        error = error_under(app, "fax.number")
+        assert error.startswith("UMIN センターの FAX 番号") and "digits" in error
+        # The error is right under the field it is about.
+        field, shown = screen.query_one("#set-fax-number"), screen.query_one("#set-fax-number-error")
+        assert list(field.parent.children).index(shown) == list(field.parent.children).index(field) + 1
+        assert all(not error_under(app, key) for key in EDITABLE if key != "fax.number")
+        assert "誤り" in status(app)
+        assert toml.read_bytes() == before and not backup_path(toml).exists()
+
+
+async def test_screen_saves_a_valid_edit(toml: Path) -> None:
+    app = Host(toml)
+    before = toml.read_text(encoding="utf-8")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-fax-number", "03-1234-5678")
+        app.screen.query_one("#set-delivery-mode", Select).value = "print+fax"
+        await click(pilot, "#save")
+        assert status(app) == "保存しました（以前の内容は kiosk.toml.bak）"
+        assert not error_under(app, "fax.number")
+        config = kiosk_config.load(toml)
+        assert config.fax.number == "03-1234-5678" and config.delivery.mode == "print+fax"
+        assert backup_path(toml).read_text(encoding="utf-8") == before
+        assert comments(toml.read_text(encoding="utf-8")) == comments(before)
+        # Saving again with nothing changed writes nothing.
+        saved = toml.read_bytes()
+        await click(pilot, "#save")
+        assert status(app) == "変更はありません。" and toml.read_bytes() == saved
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.settings_closed and app.screen.id != "settings"
+
+
+async def test_screen_refuses_to_overwrite_another_writer_and_reload_shows_their_values(toml: Path) -> None:
+    app = Host(toml, lang="en")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        # Another operator saves while this form is open.
+        store = SettingsStore()
+        store.save(toml, store.load(toml), {"fax.dial_prefix": "0", "project.name": "Other's project"})
+        theirs = toml.read_bytes()
+        await type_into(pilot, "set-fax-number", "03-1234-5678")
+        await click(pilot, "#save")
+        assert status(app) == "Someone else changed the settings first. Please reload them."
+        assert toml.read_bytes() == theirs
+        await click(pilot, "#reload")
+        screen = app.screen
+        assert screen.query_one("#set-fax-dial_prefix", Input).value == "0"
+        assert screen.query_one("#set-project-name", Input).value == "Other's project"
+        assert screen.query_one("#set-fax-number", Input).value == "03-5689-0726"
+        # Now the edit goes in on top of theirs.
+        await type_into(pilot, "set-fax-number", "03-1234-5678")
+        await click(pilot, "#save")
+        assert status(app).startswith("Saved")
+        config = kiosk_config.load(toml)
+        assert (config.fax.number, config.fax.dial_prefix, config.project.name) == (
+            "03-1234-5678", "0", "Other's project")
+        await click(pilot, "#close")
+        assert app.settings_closed
+
+
+async def test_screen_names_an_unknown_key_in_the_file(toml: Path) -> None:
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[printer]\nqueue = \"x\"\n", encoding="utf-8")
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        text = status(app)
+        assert "printer" in text and "unknown section" in text and str(toml) in text
+        before = toml.read_bytes()
+        await click(pilot, "#save")
+        assert toml.read_bytes() == before
+
+
+def test_every_settings_text_exists_in_both_languages() -> None:
+    from kiosk.text import CATALOGUES
+
+    keys = {k for k in CATALOGUES["ja"] if k.startswith("settings.")}
+    assert keys == {k for k in CATALOGUES["en"] if k.startswith("settings.")}
+    for key in EDITABLE:
+        assert f"settings.label.{key}" in keys and f"settings.hint.{key}" in keys
