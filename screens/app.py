@@ -17,6 +17,8 @@ from rich.text import Text
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Checkbox, Input
 
 import styles
 from kiosk import delivery, flow, fonts
@@ -33,6 +35,7 @@ from screens.consent import ConsentScreen
 from screens.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
 from screens.done import DoneScreen
 from screens.guidance import GuidanceScreen
+from screens.prose import Prose
 from screens.review import ReviewScreen
 from screens.route import RouteScreen
 from screens.send import SendScreen
@@ -52,6 +55,17 @@ SCREENS_BY_STEP: dict[Step, type[KioskScreen]] = {
 }
 
 IDLE_WARNING_SECONDS = 30
+
+
+def scrub(screen: Screen[object]) -> None:
+    """Empty every field and every text a screen shows: what a person typed must not outlive the wipe."""
+    for widget in screen.query("*"):
+        if isinstance(widget, Input):
+            widget.value = ""
+        elif isinstance(widget, Prose):
+            widget.update("")
+        elif isinstance(widget, Checkbox):
+            widget.value = False
 
 
 class KioskApp(App[None], inherit_bindings=False):
@@ -140,7 +154,10 @@ class KioskApp(App[None], inherit_bindings=False):
         self.session.wipe(reason)
         self.session.lang = self.config.kiosk.language
         # Every step screen above welcome is popped and so discarded with what it held. Welcome itself
-        # never holds personal data; it is only reset to the kiosk's language.
+        # never holds personal data; it is only reset to the kiosk's language. Textual may keep a popped
+        # screen object alive a little longer (timers, caches), so its fields are emptied first.
+        for screen in self.screen_stack[2:]:
+            scrub(screen)
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.clear_notifications()

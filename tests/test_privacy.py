@@ -120,8 +120,30 @@ async def test_ending_start_over(config: Config, private_cups) -> None:
         await pilot.click("#confirm-yes")
         await wait_for(pilot, lambda: app.screen.id == "welcome")
         assert_wiped(app)
+        await pilot.pause(0.3)
+        assert not in_memory(token), "the canary is still held by a live object after the wipe"
     assert reached_printer(private_cups, token)
     assert_cups_history_clean(private_cups, token)
+
+
+def in_memory(token: str) -> list[str]:
+    """Live containers and widgets that still hold ``token`` (strings are found through their holders)."""
+    import gc
+
+    from textual.widgets import Input
+
+    from screens.prose import Prose
+
+    gc.collect()
+    held = []
+    for obj in gc.get_objects():
+        if isinstance(obj, Input) and token in obj.value:
+            held.append(f"Input #{obj.id}")
+        elif isinstance(obj, Prose) and token in obj.text:
+            held.append(f"Prose #{obj.id}")
+        elif isinstance(obj, dict) and any(isinstance(v, str) and token in v for v in obj.values()):
+            held.append(f"dict {list(obj)[:4]}")
+    return held
 
 
 async def test_ending_disagree(config: Config, private_cups) -> None:
