@@ -1,0 +1,645 @@
+"""indice-kiosk benchmark: every figure next to a reference measured in the same run.
+
+Run with ``bench/run``. The parent process only imports the standard library at the top; each child
+measurement is this same file run as ``bench.py --child NAME ...`` in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gc
+import json
+import os
+import platform
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve()
+RESULTS = ROOT / "bench" / "RESULTS.md"
+ANALYSIS = "## Analysis of the misses"
+FAX_NUMBER = "03-5689-0726"
+SIZE = (80, 24)
+IDLE_WINDOW = 20.0  # seconds (the issue asks for 60 s; 20 s keeps the whole run near 3 minutes)
+STARTUP_N = 7
+CUPS_N = 10
+SESSION_N = 3
+SESSIONS_FOR_RSS = int(os.environ.get("BENCH_SESSIONS", "30"))  # 100 takes ~6 min here (~3.6 s each)
+
+# A child must never reach the machine's own CUPS by accident: the discard port refuses at once.
+SAFE_ENV = {**os.environ, "CUPS_SERVER": "127.0.0.1:9", "PYTHONPATH": str(ROOT)}
+for _name in ("TEXTUAL", "TEXTUAL_DEBUG", "TEXTUAL_SCREENSHOT"):
+    SAFE_ENV.pop(_name, None)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def child(name: str, *args: str, timeout: float = 300.0, env: dict[str, str] | None = None) -> dict:
+    proc = subprocess.run([sys.executable, str(HERE), "--child", name, *args], cwd=ROOT, env=env or SAFE_ENV,
+                          capture_output=True, text=True, timeout=timeout)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"child {name} failed (rc {proc.returncode}):\n"
+                       f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+
+
+def emit(result: dict) -> None:
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+# ===================================================================== children (fresh interpreters)
+
+
+def child_startup(kind: str, spawned: str) -> None:
+    """Start an app headless; report the time from spawn to "ready for input", then exit."""
+    import asyncio
+
+    t_spawn = float(spawned)
+    result: dict = {}
+
+    if kind == "kiosk":
+        import kiosk.printing as printing
+        from kiosk.config import Config
+        from screens.app import KioskApp
+
+        connects: list[str] = []
+        original = printing._connect
+
+        def spy(target):
+            connects.append(str(target.server))
+            return original(target)
+
+        printing._connect = spy
+        app = KioskApp(Config())
+
+        def ready() -> bool:
+            return app.screen.id == "welcome"
+    else:
+        from textual.app import App, ComposeResult
+        from textual.widgets import Button, Input, Static
+
+        class Minimal(App):
+            def compose(self) -> ComposeResult:
+                yield Static("Welcome")
+                yield Input(placeholder="type here")
+                yield Button("Start", id="start")
+
+        app = Minimal()
+        connects = []
+
+        def ready() -> bool:
+            return bool(app.screen.query(Input))
+
+    async def main() -> None:
+        async with app.run_test(headless=True, size=SIZE) as pilot:
+            while not ready():
+                await asyncio.sleep(0.002)
+            done = asyncio.get_running_loop().create_future()
+            app.call_after_refresh(lambda: done.set_result(time.time()))
+            t_ready = await done
+            result["ready_s"] = t_ready - t_spawn
+            watched = ("reportlab", "cups", "pypdf", "kiosk.document")
+            result["modules"] = {m: m in sys.modules for m in watched}
+            result["cups_connects"] = connects
+            await pilot.pause(0)
+
+    asyncio.run(main())
+    emit(result)
+
+
+def child_first_render() -> None:
+    t0 = time.perf_counter()
+    from kiosk.document import render_fax, sample_application
+    from kiosk.fonts import DEFAULT_FONT_PATH
+
+    t1 = time.perf_counter()
+    application = sample_application()
+    t2 = time.perf_counter()
+    pdf = render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+    t3 = time.perf_counter()
+    emit({"import_s": t1 - t0, "render_s": t3 - t2, "bytes": len(pdf)})
+
+
+def child_session(server: str, queue: str) -> None:
+    """Whole scripted sessions welcome -> done, printing for real on the private CUPS."""
+    import asyncio
+
+    sys.path.insert(0, str(ROOT))
+    from kiosk.config import Config, CupsSettings
+    from tests.pilot import PERSON, agree, choose, fill, new_app, print_and_wait, submit_form, wait_for
+
+    config = Config(cups=CupsSettings(server=server, queue=queue, timeout=5.0, max_wait=20.0))
+    runs: list[dict] = []
+
+    async def one() -> None:
+        app = new_app(config)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.screen.id == "welcome")
+            t0 = time.perf_counter()
+            await agree(pilot)
+            await choose(pilot, "indice-only")
+            await fill(pilot, PERSON)
+            await submit_form(pilot)
+            t1 = time.perf_counter()
+            await print_and_wait(pilot)
+            kind = app.screen.outcome.kind
+            t2 = time.perf_counter()
+            await pilot.click("#next")
+            await wait_for(pilot, lambda: app.screen.id == "done")
+            t3 = time.perf_counter()
+            runs.append({"total_s": t3 - t0, "to_review_s": t1 - t0, "print_s": t2 - t1, "done_s": t3 - t2,
+                         "outcome": kind})
+
+    for _ in range(SESSION_N):
+        asyncio.run(one())
+    emit({"runs": runs})
+
+
+def child_sessions_rss(count: str) -> None:
+    """Many sessions in one app (no printing): RSS growth and what is still alive afterwards."""
+    import asyncio
+
+    sys.path.insert(0, str(ROOT))
+    from textual.screen import Screen
+
+    from kiosk.application import Application
+    from kiosk.config import Config
+    from tests.pilot import PERSON, agree, choose, fill, new_app, submit_form, wait_for
+
+    n = int(count)
+    app = new_app(Config())
+    out: dict = {}
+
+    def live() -> dict:
+        gc.collect()
+        objs = gc.get_objects()
+        apps = sum(1 for o in objs if isinstance(o, Application))
+        screens: dict[str, int] = {}
+        for o in objs:
+            if isinstance(o, Screen) and type(o).__module__.startswith("screens.") and o.id != "welcome":
+                screens[type(o).__name__] = screens.get(type(o).__name__, 0) + 1
+        return {"applications": apps, "screens": screens}
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            t0 = time.perf_counter()
+            for i in range(n):
+                await agree(pilot)
+                await choose(pilot, "indice-only")
+                await fill(pilot, PERSON)
+                await submit_form(pilot)
+                await pilot.press("f9")
+                await wait_for(pilot, lambda: bool(app.screen.query("#confirm-yes")))
+                await pilot.click("#confirm-yes")
+                await wait_for(pilot, lambda: app.screen.id == "welcome")
+                if i == 0 or (i + 1) % 10 == 0:
+                    gc.collect()
+                    out.setdefault("rss_trace_kib", []).append((i + 1, rss_kib()))
+                if i == 0:
+                    out["rss_after_1_kib"] = rss_kib()
+            out["seconds"] = time.perf_counter() - t0
+            gc.collect()
+            out["rss_after_n_kib"] = rss_kib()
+            out["live"] = live()
+
+    asyncio.run(main())
+    out["sessions"] = n
+    emit(out)
+
+
+def run_child(argv: list[str]) -> None:
+    name, args = argv[0], argv[1:]
+    {"startup": child_startup, "first-render": child_first_render, "session": child_session,
+     "sessions-rss": child_sessions_rss}[name](*args)
+
+
+# ===================================================================== measurements in the parent
+
+
+def bench_startup() -> dict:
+    ready: dict[str, list[float]] = {"kiosk": [], "minimal": []}
+    wall: dict[str, list[float]] = {"kiosk": [], "minimal": []}
+    info: dict = {}
+    child("startup", "minimal", str(time.time()))  # warm the page cache for both
+    child("startup", "kiosk", str(time.time()))
+    for _ in range(STARTUP_N):
+        for kind in ("kiosk", "minimal"):
+            t0 = time.time()
+            res = child("startup", kind, str(t0))
+            wall[kind].append(time.time() - t0)
+            ready[kind].append(res["ready_s"])
+            if kind == "kiosk":
+                info = res
+    return {"kiosk": statistics.median(ready["kiosk"]), "minimal": statistics.median(ready["minimal"]),
+            "kiosk_wall": statistics.median(wall["kiosk"]),
+            "minimal_wall": statistics.median(wall["minimal"]),
+            "modules": info["modules"], "cups_connects": info["cups_connects"]}
+
+
+def bench_render() -> dict:
+    from kiosk.document import render_application, render_fax, sample_application
+    from kiosk.fonts import DEFAULT_FONT_PATH
+
+    application = sample_application()
+
+    def timed(fn) -> float:
+        for _ in range(3):
+            fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+        times = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    fax = timed(render_fax)
+    plain = timed(render_application)
+    first = [child("first-render") for _ in range(5)]
+    return {"fax": fax, "application": plain, "first": statistics.median(r["render_s"] for r in first),
+            "first_import": statistics.median(r["import_s"] for r in first),
+            "pdf_bytes": len(render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER))}
+
+
+def bench_cups(server: str, queue: str) -> dict:
+    import cups
+
+    from kiosk import delivery, printing
+    from kiosk.document import render_application, sample_application
+    from kiosk.fonts import DEFAULT_FONT_PATH
+
+    pdf = render_application(sample_application(), font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+    target = printing.PrintTarget(server, queue)
+    host, port = printing.parse_server(server)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pdf-"))
+    path = tmp / "application.pdf"
+    path.write_bytes(pdf)
+    env = {**SAFE_ENV, "CUPS_SERVER": server}
+
+    def kiosk_once() -> float:
+        t0 = time.perf_counter()
+        outcome = delivery.deliver(target, pdf, max_wait=30, purge=False, on_progress=lambda p: None)
+        elapsed = time.perf_counter() - t0
+        if outcome.kind != "completed":
+            raise RuntimeError(f"kiosk delivery ended {outcome.kind}")
+        return elapsed
+
+    def lp_once() -> float:
+        t0 = time.perf_counter()
+        out = subprocess.run(["lp", "-h", server, "-d", queue, str(path)], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        job_id = int(out.split("request id is ")[1].split()[0].rsplit("-", 1)[1])
+        conn = cups.Connection(host=host, port=port)
+        while True:
+            state = conn.getJobAttributes(job_id, requested_attributes=["job-state"])["job-state"]
+            if state >= 7:
+                break
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - t0
+        if state != 9:
+            raise RuntimeError(f"lp job ended in state {state}")
+        return elapsed
+
+    kiosk_once()
+    lp_once()
+    k: list[float] = []
+    r: list[float] = []
+    for _ in range(CUPS_N):
+        k.append(kiosk_once())
+        r.append(lp_once())
+    # What the poll interval costs: the same path with a 20 ms poll (monkeypatched here only).
+    defaults = printing.follow.__kwdefaults__
+    saved = defaults["interval"]
+    defaults["interval"] = 0.02
+    try:
+        fast = [kiosk_once() for _ in range(5)]
+    finally:
+        defaults["interval"] = saved
+    return {"kiosk": statistics.median(k), "lp": statistics.median(r),
+            "kiosk_fast_poll": statistics.median(fast),
+            "interval": saved}
+
+
+class Pty:
+    """A real ``indice-kiosk`` process on a pseudo-terminal we own; everything it writes is counted."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], rows: int = 24, cols: int = 80) -> None:
+        import fcntl
+        import termios
+
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+        def setup() -> None:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
+                                     preexec_fn=setup, close_fds=True)
+        os.close(slave)
+        self.master = master
+        self.data = bytearray()
+        self.last = time.monotonic()
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self.lock:
+                self.data += chunk
+                self.last = time.monotonic()
+
+    @property
+    def count(self) -> int:
+        with self.lock:
+            return len(self.data)
+
+    def settle(self, quiet: float = 0.3, cap: float = 10.0) -> None:
+        start = time.monotonic()
+        while time.monotonic() - start < cap:
+            with self.lock:
+                idle = time.monotonic() - self.last
+            if idle >= quiet and len(self.data) > 0:
+                return
+            time.sleep(0.02)
+
+    def send(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def cpu_ticks(self) -> int:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15 of stat)
+
+    def idle_cpu(self, seconds: float) -> tuple[float, int]:
+        hz = os.sysconf("SC_CLK_TCK")
+        b0, c0, t0 = self.count, self.cpu_ticks(), time.monotonic()
+        time.sleep(seconds)
+        c1, t1, b1 = self.cpu_ticks(), time.monotonic(), self.count
+        return (c1 - c0) / hz / (t1 - t0) * 100.0, b1 - b0
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        os.close(self.master)
+        return rc
+
+
+def bench_terminal(server: str, queue: str) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
+    toml = tmp / "kiosk.toml"
+    toml.write_text(f'[cups]\nserver = "{server}"\nqueue = "{queue}"\n')
+    exe = Path(sys.executable).parent / "indice-kiosk"
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "indice_kiosk"]
+    env = {**SAFE_ENV, "TERM": "xterm-256color", "COLORTERM": "truecolor", "CUPS_SERVER": server}
+    out: dict = {}
+    term = Pty([*argv, "--config", str(toml), "--demo-cups", "never"], env)
+    try:
+        term.settle(quiet=0.5, cap=20)
+        out["first_frame"] = term.count
+        out["welcome_seen"] = "症例登録".encode() in term.data or b"INDICE" in term.data
+        out["idle_welcome_pct"], out["idle_welcome_bytes"] = term.idle_cpu(IDLE_WINDOW)
+        changes = []
+        for key in (b"\r", b"\x1b[F", b"\r", b"\r", b"\r", b"\r"):  # Enter, End, Enter x4 -> applicant
+            before = term.count
+            term.send(key)
+            time.sleep(0.1)
+            term.settle(quiet=0.3, cap=5)
+            changes.append(term.count - before)
+        out["steps"] = changes
+        out["applicant_seen"] = "申請者の情報".encode() in term.data[-200000:]
+        out["idle_applicant_pct"], out["idle_applicant_bytes"] = term.idle_cpu(IDLE_WINDOW)
+        keystrokes = []
+        for ch in b"abcdefghij":
+            before = term.count
+            term.send(bytes([ch]))
+            time.sleep(0.15)
+            keystrokes.append(term.count - before)
+        out["keystrokes"] = keystrokes
+        out["alive"] = term.proc.poll() is None
+    finally:
+        out["rc"] = term.stop()
+    return out
+
+
+# ===================================================================== report
+
+
+def machine() -> dict:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    def version(name: str) -> str:
+        try:
+            return dist_version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+               if x.startswith("MemTotal:"))
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": mem / 1024 / 1024,
+            "python": platform.python_version(), "textual": version("textual"),
+            "reportlab": version("reportlab"), "pycups": version("pycups"),
+            "kernel": platform.release(),
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+
+
+def ms(x: float) -> str:
+    return f"{x * 1000:.0f} ms"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        run_child(sys.argv[2:])
+        return 0
+    sys.path.insert(0, str(ROOT))
+    os.environ.update({"CUPS_SERVER": "127.0.0.1:9"})
+    t_all = time.monotonic()
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    notes: list[str] = []
+    mach = machine()
+
+    log("1/8 cold start (fresh processes, alternating)")
+    s = bench_startup()
+    ratio = s["kiosk"] / s["minimal"]
+    rows.append(("1 cold start → welcome ready (headless)", ms(s["kiosk"]), ms(s["minimal"]) + " minimal app",
+                 f"{ratio:.2f}×", "≤ 1.25×", verdict(ratio <= 1.25)))
+    notes.append(f"1: medians of {STARTUP_N} each, time from spawn to the first refresh after the screen is "
+                 f"ready; whole subprocess wall time kiosk {ms(s['kiosk_wall'])} vs minimal "
+                 f"{ms(s['minimal_wall'])}. "
+                 f"Imported at start-up: {', '.join(f'{k}={v}' for k, v in s['modules'].items())}. "
+                 f"CUPS connections during start-up: {len(s['cups_connects'])}.")
+
+    log("2-3/8 PDF rendering")
+    r = bench_render()
+    rows.append(("2 render_fax (cover + application), warm", ms(r["fax"]), "—",
+                 f"{r['fax'] / 0.020:.2f}× goal",
+                 "≤ 20 ms", verdict(r["fax"] <= 0.020)))
+    rows.append(("2b render_application alone, warm", ms(r["application"]), "—",
+                 f"{r['application'] / 0.020:.2f}× goal", "(≤ 20 ms)", verdict(r["application"] <= 0.020)))
+    rows.append(("3 first render_fax in a fresh process", ms(r["first"]), "—",
+                 f"{r['first'] / 0.080:.2f}× goal",
+                 "≤ 80 ms", verdict(r["first"] <= 0.080)))
+    notes.append(f"2: median of 30 after 3 warm-up renders, in this process; the FAX PDF is "
+                 f"{r['pdf_bytes']} bytes. "
+                 f"3: median of 5 fresh processes, render_fax call only (font registration included); "
+                 f"importing kiosk.document before it took {ms(r['first_import'])} (not counted).")
+
+    from kiosk.democups import PrivateCups
+
+    log("starting a private CUPS")
+    cups_server = PrivateCups(keep_jobs=False).start()
+    rss_proc = None
+    try:
+        server, queue = cups_server.server, cups_server.queue
+        log("4/8 submit → completed")
+        c = bench_cups(server, queue)
+        ratio = c["kiosk"] / c["lp"]
+        rows.append(("4 submit → CUPS completed", ms(c["kiosk"]), ms(c["lp"]) + " lp + 10 ms poll",
+                     f"{ratio:.2f}×", "≤ 1.1×", verdict(ratio <= 1.1)))
+        notes.append(f"4: medians of {CUPS_N} alternating, same PDF, same queue, purge off. "
+                     f"The kiosk follows the job with printing.follow(interval={c['interval']}); with the "
+                     f"interval patched to 0.02 s the same path takes {ms(c['kiosk_fast_poll'])} "
+                     f"({c['kiosk_fast_poll'] / c['lp']:.2f}× the reference).")
+
+        log("5/8 scripted sessions (Pilot), printing for real")
+        sess = child("session", server, queue)
+        runs = sess["runs"]
+        total = statistics.median(x["total_s"] for x in runs)
+        rows.append(("5 scripted session welcome → done (Pilot)", f"{total:.2f} s", "—",
+                     f"{total / 1.5:.2f}× goal", "≤ 1.5 s", verdict(total <= 1.5)))
+        notes.append("5: median of " + str(len(runs)) + " (new app each, tests/pilot.py helpers, which pause "
+                     "≥ 50 ms after every wait); split welcome→review / review→printed / →done: "
+                     + "; ".join(f"{x['to_review_s']:.2f}/{x['print_s']:.2f}/{x['done_s']:.2f} s "
+                                 f"({x['outcome']})" for x in runs) + ".")
+
+        log(f"7/8 {SESSIONS_FOR_RSS} sessions in one process (background) and 6+8/8 real kiosk in a pty")
+        rss_argv = [sys.executable, str(HERE), "--child", "sessions-rss", str(SESSIONS_FOR_RSS)]
+        rss_proc = subprocess.Popen(rss_argv, cwd=ROOT, env=SAFE_ENV, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        t = bench_terminal(server, queue)
+        rows.append(("6 idle CPU on welcome", f"{t['idle_welcome_pct']:.2f} %", "—",
+                     f"{t['idle_welcome_pct'] / 1.0:.2f}× goal", "≤ 1 % of a core",
+                     verdict(t["idle_welcome_pct"] <= 1.0)))
+        rows.append(("6 idle CPU on applicant (cursor in a field)", f"{t['idle_applicant_pct']:.2f} %", "—",
+                     f"{t['idle_applicant_pct'] / 1.0:.2f}× goal", "≤ 1 % of a core",
+                     verdict(t["idle_applicant_pct"] <= 1.0)))
+        notes.append(f"6: {IDLE_WINDOW:.0f} s windows (not 60 s, to keep the run short), utime+stime of the "
+                     f"real `indice-kiosk` process on an 80×24 pty; bytes written meanwhile: welcome "
+                     f"{t['idle_welcome_bytes']}, applicant {t['idle_applicant_bytes']} (cursor blink). "
+                     f"Applicant screen reached: {t['applicant_seen']}; exit status after SIGTERM {t['rc']}.")
+        ks = statistics.median(t["keystrokes"])
+        steps = t["steps"]
+        screen_changes = [steps[0], *steps[2:]]
+        sc = statistics.median(screen_changes)
+        rows.append(("8 bytes per keystroke in a field", f"{ks:.0f} B", f"{t['first_frame']} B first frame",
+                     f"{ks / t['first_frame']:.3f}×", "report (≪ full repaint)", "info"))
+        rows.append(("8 bytes per screen change", f"{sc:.0f} B", f"{t['first_frame']} B first frame",
+                     f"{sc / t['first_frame']:.2f}×", "report", "info"))
+        notes.append(f"8: bytes after each key until 0.3 s of quiet: Enter/End/Enter×4 = {steps}; keystrokes "
+                     f"(150 ms each) = {t['keystrokes']}.")
+
+        log(f"waiting for the {SESSIONS_FOR_RSS}-session run")
+        stdout, stderr = rss_proc.communicate(timeout=240)
+        line = next((x for x in reversed(stdout.splitlines()) if x.startswith("RESULT ")), None)
+        if line is None:
+            raise RuntimeError(f"sessions-rss failed: {stderr[-3000:]}")
+        m = json.loads(line[len("RESULT "):])
+        grown = (m["rss_after_n_kib"] - m["rss_after_1_kib"]) / 1024
+        live = m["live"]
+        ok = grown <= 5.0 and live["applications"] == 0
+        rows.append((f"7 RSS growth, {m['sessions']} sessions vs 1", f"{grown:+.1f} MB",
+                     f"{m['rss_after_1_kib'] / 1024:.0f} MB after 1", "—",
+                     "≤ 5 MB, no Application alive", verdict(ok)))
+        notes.append(f"7: one app, {m['sessions']} sessions welcome→agree→fill→review→F9→yes in "
+                     f"{m['seconds']:.0f} s (ran alongside row 6/8); after gc.collect(): "
+                     f"{live['applications']} Application object(s) alive, kiosk screens other than welcome "
+                     f"alive: {live['screens'] or 'none'}. RSS (sessions, KiB): {m['rss_trace_kib']}. "
+                     f"The issue asks for 100 sessions; each Pilot session takes ~3.6 s on this machine, so "
+                     f"the run uses {m['sessions']} (BENCH_SESSIONS=100 bench/run for the full count).")
+    finally:
+        if rss_proc is not None and rss_proc.poll() is None:
+            rss_proc.kill()
+            rss_proc.wait()
+        cups_server.stop()
+
+    total_s = time.monotonic() - t_all
+    header = ("measure", "project", "reference", "ratio", "goal", "result")
+    widths = [max(len(str(x[i])) for x in [header, *rows]) for i in range(6)]
+    print()
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    print()
+    for note in notes:
+        print("- " + note)
+    write_results(mach, rows, notes, total_s)
+    print(f"\nwritten {RESULTS.relative_to(ROOT)} ({total_s:.0f} s)")
+    return 0
+
+
+def write_results(mach: dict, rows: list, notes: list[str], total_s: float) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        "Produced by `bench/run` (do not edit by hand). Ratios are against references measured in the same",
+        "run; figures are medians of repeated runs.",
+        "",
+        f"- Date: {mach['date']}",
+        f"- CPU: {mach['cpu']}, {mach['cores']} cores; RAM {mach['ram_gib']:.1f} GiB; Linux {mach['kernel']}",
+        f"- Python {mach['python']}, Textual {mach['textual']}, reportlab {mach['reportlab']}, "
+        f"pycups {mach['pycups']}",
+        f"- Whole run: {total_s:.0f} s",
+        "",
+        "| measure | project | reference | ratio | goal | result |",
+        "|---|---|---|---|---|---|",
+        *("| " + " | ".join(str(v) for v in row) + " |" for row in rows),
+        "",
+        "## Notes",
+        "",
+        *("- " + n for n in notes),
+        "",
+    ]
+    # A hand-written analysis section (what was found for each MISS) survives re-runs.
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    kept = old[old.index(ANALYSIS):] if ANALYSIS in old else ""
+    RESULTS.write_text("\n".join(lines) + ("\n" + kept if kept else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
