@@ -1,6 +1,7 @@
 """The `indice-kiosk` command: run the kiosk, or render an application PDF for whoever checks the form.
 
-    indice-kiosk [--config FILE] [--demo-cups auto|always|never] [--allow-quit]
+    indice-kiosk [--config FILE] [--demo-cups auto|always|never] [--allow-quit] [--on-behalf]
+    indice-kiosk operator [--lang ja|en]
     indice-kiosk render --sample --out FILE.pdf
     indice-kiosk render --answers FILE.toml --out FILE.pdf
 """
@@ -45,6 +46,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                        help="let the user quit with ctrl+q (always on over SSH)")
         p.add_argument("--on-behalf", action="store_true",
                        help="help-desk mode: enter an application for a caller (always on over SSH)")
+    operator = sub.add_parser("operator", help="the help desk's console: CUPS queues, jobs, site settings")
+    operator.add_argument("--lang", choices=("ja", "en"), help="language of the console")
     render = sub.add_parser("render", help="render an application PDF")
     source = render.add_mutually_exclusive_group(required=True)
     source.add_argument("--sample", action="store_true", help="a fictional sample applicant")
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "render":
         return render(args, config)
+    if args.command == "operator":
+        return operator_console(config, lang=args.lang)
     return run(config, demo_cups=args.demo_cups, allow_quit=args.allow_quit, on_behalf=args.on_behalf)
 
 
@@ -109,6 +114,18 @@ def render(args: argparse.Namespace, config: Config) -> int:
                                       fax_number=config.fax.number, invariant=args.invariant)
     args.out.write_bytes(pdf)
     print(f"wrote {args.out} ({len(pdf)} bytes)")
+    return 0
+
+
+def operator_console(config: Config, *, lang: str | None) -> int:
+    harden_process()
+    from screens.console import ConsoleApp
+
+    settings_path = config.path or Path("kiosk.toml")
+    ConsoleApp(config, lang=lang, settings_path=settings_path).run()
+    if sys.stdout.isatty():
+        sys.stdout.write(CLEAR_TERMINAL)
+        sys.stdout.flush()
     return 0
 
 
