@@ -28,7 +28,9 @@ log = logging.getLogger("kiosk")
 
 # Textual reads these: devtools would stream the screen to a socket, screenshots would land on disk.
 UNSAFE_ENV = ("TEXTUAL", "TEXTUAL_SCREENSHOT", "TEXTUAL_SCREENSHOT_LOCATION", "TEXTUAL_SCREENSHOT_FILENAME",
-              "TEXTUAL_ALLOW_SIGNALS", "TEXTUAL_DEBUG")
+              "TEXTUAL_ALLOW_SIGNALS", "TEXTUAL_DEBUG",
+              # An exported size would freeze the kiosk at it: it would never follow a resize.
+              "COLUMNS", "LINES")
 CLEAR_TERMINAL = "\x1b[H\x1b[2J\x1b[3J"
 
 
