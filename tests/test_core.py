@@ -235,3 +235,15 @@ def test_launcher_hardens_the_process(monkeypatch) -> None:
     harden_process()  # (this test process keeps no core dumps afterwards either: harmless)
     assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)
     assert not any(name in os.environ for name in UNSAFE_ENV)
+
+
+def test_written_out_ipp_codes_match_pycups() -> None:
+    import cups
+
+    from kiosk import printing
+
+    for name in ("IPP_FORBIDDEN", "IPP_NOT_AUTHENTICATED", "IPP_NOT_AUTHORIZED", "IPP_NOT_FOUND",
+                 "IPP_DOCUMENT_FORMAT", "IPP_DOCUMENT_FORMAT_ERROR", "IPP_SERVICE_UNAVAILABLE",
+                 "IPP_NOT_ACCEPTING", "IPP_AUTHENTICATION_CANCELED", "IPP_ERROR"):
+        assert getattr(printing, name) == getattr(cups, name), name
+    assert printing._PRINTER_FAX == cups.CUPS_PRINTER_FAX
