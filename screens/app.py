@@ -173,8 +173,10 @@ class KioskApp(App[None], inherit_bindings=False):
     # --- the core, on the screens' behalf -----------------------------------------------------
 
     def font_ready(self, path: Path) -> None:
+        """Runs in a worker while the person types: the first PDF then costs no font parsing or import."""
         try:
             fonts.load_font(path)
+            import reportlab.platypus  # noqa: F401  (the PDF layout engine, ~50 ms to import)
         except (OSError, ValueError) as error:
             log.error("font not loaded: %s", error)
 
