@@ -26,6 +26,7 @@ from kiosk.document import (
 )
 from kiosk.fonts import DEFAULT_FONT_PATH, load_font
 from kiosk.text import t
+from tests.pdfcheck import page_count, sized_runs, squash, text_at_least
 
 FONT = DEFAULT_FONT_PATH
 FAX = "03-5689-0726"
@@ -41,35 +42,8 @@ def render(application: Application) -> bytes:
     return render_application(application, font_path=FONT, fax_number=FAX, invariant=True)
 
 
-def squash(text: str) -> str:
-    """Drop all whitespace: pypdf and pdftotext space CJK and wrapped lines differently."""
-    return "".join(text.split())
-
-
 def pdf_text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-def sized_runs(pdf: bytes) -> list[tuple[str, float]]:
-    """Every shown text run with its effective font size in points (Tf size x text and CTM scale)."""
-    runs: list[tuple[str, float]] = []
-
-    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
-        if text.strip():
-            runs.append((text, size * abs(tm[3]) * abs(cm[3])))
-
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        page.extract_text(visitor_text=visit)
-    return runs
-
-
-def text_at_least(pdf: bytes, points: float) -> str:
-    """All text drawn at ``points`` or larger, in drawing order, whitespace removed."""
-    return squash("".join(text for text, size in sized_runs(pdf) if size >= points - 0.01))
-
-
-def page_count(pdf: bytes) -> int:
-    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ from kiosk.document import (
 )
 from kiosk.fonts import DEFAULT_FONT_PATH
 from kiosk.text import t
+from tests.pdfcheck import page_count, sized_runs, squash, text_at_least
 
 FONT = DEFAULT_FONT_PATH
 FAX = "03-5689-0726"
@@ -46,16 +47,8 @@ SENDER_KEYS = ("institution", "department", "phone")
 # ------------------------------------------------------------------------------------------- helpers
 
 
-def squash(text: str) -> str:
-    return "".join(text.split())
-
-
 def pages_text(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
-
-
-def page_count(pdf: bytes) -> int:
-    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def only_page(pdf: bytes, index: int) -> bytes:
@@ -64,23 +57,6 @@ def only_page(pdf: bytes, index: int) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-def sized_runs(pdf: bytes) -> list[tuple[str, float]]:
-    """Every shown text run with its effective size in points (as in test_document)."""
-    runs: list[tuple[str, float]] = []
-
-    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
-        if text.strip():
-            runs.append((text, size * abs(tm[3]) * abs(cm[3])))
-
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        page.extract_text(visitor_text=visit)
-    return runs
-
-
-def text_at_least(pdf: bytes, points: float) -> str:
-    return squash("".join(text for text, size in sized_runs(pdf) if size >= points - 0.01))
 
 
 def fax_pdf_for(application: Application) -> bytes:

@@ -9,7 +9,6 @@ script records it as ``IPP_DESTINATION_URIS`` in the job's ``.env`` sidecar.
 
 from __future__ import annotations
 
-import io
 import os
 import time
 import uuid
@@ -17,8 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
 
 from kiosk.democups import PrivateCups, missing_tools
 from kiosk.printing import (
@@ -30,6 +27,7 @@ from kiosk.printing import (
     is_fax_queue,
     submit,
 )
+from tests.pdfcheck import make_pdf
 
 FAX_QUEUE = "kiosk-fax"
 PRINTER_QUEUE = "kiosk-printer"
@@ -57,16 +55,6 @@ def fax_target(pc: PrivateCups) -> PrintTarget:
 
 def printer_target(pc: PrivateCups) -> PrintTarget:
     return PrintTarget(server=pc.server, queue=pc.queue, timeout=5.0)
-
-
-def make_pdf(text: str) -> bytes:
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    c.setFont("Helvetica", 14)
-    c.drawString(72, 760, text)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
 
 
 def received_env_by_title(pc: PrivateCups, title: str, timeout: float = 10.0) -> dict[str, str]:

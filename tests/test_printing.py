@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import io
 import socket
 import threading
 import time
@@ -17,8 +16,6 @@ from pathlib import Path
 import cups
 import pypdf
 import pytest
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
 
 from kiosk.democups import PrivateCups
 from kiosk.printing import (
@@ -34,16 +31,7 @@ from kiosk.printing import (
     server_from_env_or,
     submit,
 )
-
-
-def make_pdf(text: str) -> bytes:
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    c.setFont("Helvetica", 14)
-    c.drawString(72, 760, text)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
+from tests.pdfcheck import make_pdf
 
 
 def pdf_text(path: Path) -> str:
