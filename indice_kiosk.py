@@ -17,6 +17,7 @@ import sys
 import tomllib
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from kiosk import config as config_module
 from kiosk.application import ANSWER_KEYS, IdType, Route
@@ -110,8 +111,9 @@ def render(args: argparse.Namespace, config: Config) -> int:
         for warning in checked.warnings:
             print(f"{args.answers}: {warning.key}: {t(lang, 'problem.unprintable', chars=warning.chars)}",
                   file=sys.stderr)
-        session.agree(datetime.now().astimezone())
-        application = session.make_application(config.project.name)
+        now = datetime.now(ZoneInfo(config.kiosk.timezone))  # the same clock as the kiosk's
+        session.agree(now)
+        application = session.make_application(config.project.name, now=now)
     pdf = document.render_application(application, font_path=config.document.font,
                                       fax_number=config.fax.number, invariant=args.invariant)
     args.out.write_bytes(pdf)

@@ -17,6 +17,18 @@ from screens.dialogs import ConfirmScreen
 from screens.prose import Prose
 
 
+class Tick(Checkbox):
+    """A checkbox whose box is empty until ticked: Textual draws "X" in both states, told apart only by
+    colour, and an unticked "X" reads as done to a person (and is invisible on a monochrome terminal)."""
+
+    BUTTON_INNER = " "
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "✓" if self.value else " "
+        super().watch_value()
+        self.refresh()
+
+
 class DoneScreen(KioskScreen):
     KEYS: ClassVar = [("f10", "finish", "done.finish")]
     HAS_START_OVER = False
@@ -42,15 +54,15 @@ class DoneScreen(KioskScreen):
                 # Shown only because CUPS reported the FAX job completed (the flow lets no one here before).
                 yield Prose(self.t("done.fax_sent", fax=fax_number), id="fax-sent", classes="success")
                 if PRINT in session.delivered:
-                    yield Checkbox(self.t("done.sign_copy"), id="check-signed")
+                    yield Tick(self.t("done.sign_copy"), id="check-signed")
             else:
                 yield Prose(self.t("done.heading"), classes="heading")
                 yield Prose(self.t("done.intro"), classes="note")
                 yield Prose(self.t("done.check_hint"), classes="note")
-                yield Checkbox(self.t("done.step_sign"), id="check-signed")
+                yield Tick(self.t("done.step_sign"), id="check-signed")
                 if group:
-                    yield Checkbox(self.t("done.step_sign_group"), id="check-representative")
-                yield Checkbox(self.t("done.step_fax", fax=fax_number), id="check-faxed")
+                    yield Tick(self.t("done.step_sign_group"), id="check-representative")
+                yield Tick(self.t("done.step_fax", fax=fax_number), id="check-faxed")
             for key in ("done.step_wait", "done.step_mail"):
                 yield Prose(f"・ {self.t(key)}", classes="checklist-item -info")
             if application.unprintable:
