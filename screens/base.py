@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer
+from textual.widgets import Button
 
 from kiosk.text import t
+from screens.keybar import KeyBar
 from screens.prose import Prose
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class KioskScreen(Screen[None], inherit_bindings=False):
         yield Vertical(*parts, id="header")
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def nav_buttons(self, *buttons: Button) -> Horizontal:
         return Horizontal(*buttons, classes="nav")

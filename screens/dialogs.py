@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer
+from textual.widgets import Button
 
 from kiosk.text import t
+from screens.keybar import KeyBar
 from screens.prose import Prose
 
 MOVE_BINDINGS: list[BindingType] = [
@@ -40,8 +41,8 @@ class ConfirmScreen(ModalScreen[bool], inherit_bindings=False):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t(self.lang, "confirm.no"), id="confirm-no", variant="primary")
                 yield Button(t(self.lang, self.yes_key), id="confirm-yes", variant="error")
-        # Its own (empty) footer covers the step's keys, which do not apply while the question is open.
-        yield Footer(show_command_palette=False)
+        # Its own (empty) key line covers the step's keys, which do not apply while the question is open.
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()
@@ -67,7 +68,7 @@ class NoticeScreen(ModalScreen[None], inherit_bindings=False):
             yield Prose(self.text, id="notice-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t(self.lang, "notice.ok"), id="notice-ok", variant="primary")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#notice-ok", Button).focus()
@@ -96,7 +97,7 @@ class IdleScreen(ModalScreen[None], inherit_bindings=False):
             yield Prose(self._text(), id="idle-countdown")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t(self.lang, "idle.continue"), id="idle-continue", variant="primary")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def _text(self) -> str:
         return t(self.lang, "idle.warning", seconds=max(self.remaining(), 0))
