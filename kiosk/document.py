@@ -7,7 +7,8 @@ Every value goes through ``split_printable`` so a character the font lacks is dr
 tells the applicant to write it by hand) instead of an empty box nobody notices. The PDF is built in
 memory and returned as bytes; nothing is written to disk here.
 
-reportlab is imported inside the functions: the application model and the session must stay light.
+This module imports reportlab (≈ 100 ms), so only what makes or reads PDFs imports it: the app imports it
+when the form is first shown, in a background thread (``warm_up``), never at start-up.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.sax.saxutils import escape
+
+from reportlab.lib.colors import black
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from kiosk.application import (
     FIELDS,
@@ -31,10 +40,6 @@ from kiosk.application import (
 )
 from kiosk.fonts import DEFAULT_FONT_PATH, FONT_NAME, load_font, split_printable
 from kiosk.text import t
-
-if TYPE_CHECKING:
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import Flowable, TableStyle
 
 PDF_TITLE = "INDICE password renewal application"
 GUIDANCE_PDF_TITLE = "INDICE password guidance"
@@ -57,6 +62,13 @@ REMINDER_TITLE_SIZE = 28.0
 QR_SIZE = 40.0  # mm, quiet zone included; comfortably scannable from paper
 RULE = 0.6  # thin black rules
 BOX_RULE = 1.0
+
+
+def warm_up(font_path: Path) -> None:
+    """Parse and register the font now (importing this module already loaded reportlab), so that the
+    first PDF does not pay for it. The app calls this in a background thread while the form is filled.
+    """
+    load_font(font_path)
 
 
 def _text(lang: str, key: str, **params: object) -> str:
@@ -127,8 +139,6 @@ class _Kit:
     """Paragraph styles and small builders, all in the one embedded Gothic font."""
 
     def __init__(self) -> None:
-        from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
-        from reportlab.lib.styles import ParagraphStyle
 
         def style(
             name: str, size: float, leading: float, align: int = TA_LEFT, **kw: float
@@ -158,14 +168,12 @@ class _Kit:
 
     @staticmethod
     def para(text: str, style: ParagraphStyle) -> Flowable:
-        from reportlab.platypus import Paragraph
 
         return Paragraph(escape(text), style)
 
     @staticmethod
     def mixed(ja: str, en: str, style: ParagraphStyle, en_size: float = 8) -> Flowable:
         """Japanese in ``style``, then the English in small type on the same paragraph."""
-        from reportlab.platypus import Paragraph
 
         return Paragraph(f'{escape(ja)}　<font size="{en_size}">{escape(en)}</font>', style)
 
@@ -176,8 +184,6 @@ class _Kit:
 
 
 def _grid_style(extra: list[tuple[Any, ...]] | None = None, *, lines: bool = True) -> TableStyle:
-    from reportlab.lib.colors import black
-    from reportlab.platypus import TableStyle
 
     commands: list[tuple[Any, ...]] = [("FONTNAME", (0, 0), (-1, -1), FONT_NAME)]
     if lines:
@@ -205,10 +211,6 @@ def _build(
 
     When ``pages_out`` is given, the number of pages laid out is appended to it.
     """
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen.canvas import Canvas
-    from reportlab.platypus import SimpleDocTemplate
 
     load_font(font_path)
 
@@ -282,8 +284,6 @@ def _application_story(
     application: Application, kit: _Kit, *, font_path: Path, fax_number: str
 ) -> list[Flowable]:
     """The flowables of the application form; render_application and render_fax both lay out these."""
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer, Table
 
     width = 180 * mm - 12  # the frame keeps 6 pt of padding on each side
     label_w = 50 * mm
@@ -401,8 +401,6 @@ def render_guidance(
     *, lang: str, project: str, contact: str, font_path: Path, invariant: bool = False
 ) -> bytes:
     """A one-page handout for someone who was never issued an INDICE password. No personal data."""
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer, Table
 
     font_path = Path(font_path)
     load_font(font_path)
@@ -455,9 +453,8 @@ def render_guidance(
 
 def _page_mark(seen: list[int]) -> Flowable:
     """A zero-size flowable that records the page it lands on (needs ``_build``'s canvas)."""
-    from reportlab.platypus import Flowable as _Flowable
 
-    class _PageMark(_Flowable):
+    class _PageMark(Flowable):
         def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
             return 0, 0
 
@@ -471,10 +468,6 @@ def _cover_story(
     application: Application, kit: _Kit, *, font_path: Path, fax_number: str, total: int, enclosed: int
 ) -> list[Flowable]:
     """The FAX cover sheet: to whom, from where (institution, department, phone only), how many pages."""
-    from reportlab.lib.enums import TA_CENTER
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer, Table
 
     def style(name: str, size: float, leading: float, align: int = 0) -> ParagraphStyle:
         return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
@@ -556,7 +549,6 @@ def render_fax(
     lays it out. The pages are numbered across the whole transmission, and the cover states the real
     total (itself included), so the receiver can tell whether every page arrived.
     """
-    from reportlab.platypus import PageBreak
 
     font_path = Path(font_path)
     load_font(font_path)
@@ -583,7 +575,6 @@ def _qr_drawing(value: str, size_mm: float) -> Flowable:
     """``value`` as a QR code, drawn by reportlab itself (black modules, 4-module quiet zone)."""
     from reportlab.graphics.barcode.qr import QrCodeWidget
     from reportlab.graphics.shapes import Drawing
-    from reportlab.lib.units import mm
 
     size = size_mm * mm
     widget = QrCodeWidget(value, barLevel="M", barWidth=size, barHeight=size, barBorder=4)
@@ -601,10 +592,6 @@ def render_reminder(
 
     The requested language comes first, the other language follows in smaller type.
     """
-    from reportlab.lib.enums import TA_CENTER
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table
 
     font_path = Path(font_path)
     load_font(font_path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import importlib
 import logging
 import signal
@@ -71,6 +73,25 @@ def scrub(screen: Screen[object]) -> None:
             widget.value = False
 
 
+# Rich, Textual and our Prose memoise what they draw in functools caches keyed by the text or by the
+# widget's style cache (e.g. rich's Segment._split_cells, cached_cell_len, Textual's
+# StylesCache.get_inner_outer, which also keeps every dead widget's rendered lines). A person's name would
+# stay in memory in them until evicted, and they are most of the memory a session leaves behind.
+RENDER_CACHE_MODULES = ("rich.", "textual.", "screens.")
+
+
+def forget_drawn_text() -> int:
+    """Empty the render caches of Rich, Textual and the screens; returns how many were emptied."""
+    emptied = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, functools._lru_cache_wrapper) and (obj.__module__ or "").startswith(
+            RENDER_CACHE_MODULES
+        ):
+            obj.cache_clear()
+            emptied += 1
+    return emptied
+
+
 class KioskApp(App[None], inherit_bindings=False):
     CSS_PATH = Path(styles.__file__).parent / "kiosk.tcss"
     TITLE = "indice-kiosk"
@@ -110,6 +131,7 @@ class KioskApp(App[None], inherit_bindings=False):
         self.clock = clock or (lambda: datetime.now(zone))
         self.session = Session(lang=config.kiosk.language, operator=operator)
         self.last_activity = time.monotonic()
+        self._pdf_engine_warming = False
 
     def copy_to_clipboard(self, text: str) -> None:
         # Inputs copy with ctrl+c, and Textual sends copies to the terminal's clipboard (OSC 52), where
@@ -163,6 +185,7 @@ class KioskApp(App[None], inherit_bindings=False):
             scrub(screen)
         while len(self.screen_stack) > 2:
             self.pop_screen()
+        forget_drawn_text()
         self.clear_notifications()
         welcome = self.screen_stack[-1]
         if isinstance(welcome, WelcomeScreen):
@@ -172,11 +195,25 @@ class KioskApp(App[None], inherit_bindings=False):
 
     # --- the core, on the screens' behalf -----------------------------------------------------
 
-    def font_ready(self, path: Path) -> None:
-        """Runs in a worker while the person types: the first PDF then costs no font parsing or import."""
+    def warm_pdf_engine(self) -> None:
+        """Import the PDF engine and parse the font in a thread while the person types, once per process:
+        the first PDF of the day then costs no import or font parsing (bench/RESULTS.md, row 3).
+
+        Called through ``call_later`` so the worker belongs to the app: a worker started from a screen
+        keeps that screen (and so what it showed) alive after the screen is gone.
+        """
+        if self._pdf_engine_warming:
+            return
+        self._pdf_engine_warming = True
+        font = self.config.document.font
+        self.run_worker(lambda: self._warm(font), thread=True, group="pdf-engine")
+
+    @staticmethod
+    def _warm(font: Path) -> None:
         try:
-            fonts.load_font(path)
-            import reportlab.platypus  # noqa: F401  (the PDF layout engine, ~50 ms to import)
+            from kiosk import document
+
+            document.warm_up(font)
         except (OSError, ValueError) as error:
             log.error("font not loaded: %s", error)
 

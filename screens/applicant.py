@@ -102,8 +102,7 @@ class ApplicantScreen(KioskScreen):
         first = "umin_id"
         self.query_one(f"#{first}", Input).focus()
         # Load the font in the background so the first "cannot be printed" check does not stall typing.
-        font = self.kiosk.config.document.font
-        self.run_worker(lambda: self.kiosk.font_ready(font), thread=True, exclusive=True, group="font")
+        self.app.call_later(self.kiosk.warm_pdf_engine)
 
     def _update_sections(self) -> None:
         session = self.kiosk.session

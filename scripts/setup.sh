@@ -42,3 +42,8 @@ if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp" 2>/dev/null; then
     "$VENV/bin/python" -m pip install -q -e "$spec" >&2
     echo "$want" > "$stamp"
 fi
+
+# An editable install leaves the project's own modules uncompiled, and a kiosk user usually cannot write
+# __pycache__ next to them (nor does it when PYTHONDONTWRITEBYTECODE is set): every start would compile
+# them again (~20 ms of the cold start). Compile them now; stale files are recompiled, others skipped.
+"$VENV/bin/python" -m compileall -q -j 0 "$ROOT/kiosk" "$ROOT/screens" "$ROOT/styles" "$ROOT/indice_kiosk.py" >/dev/null

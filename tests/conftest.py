@@ -22,6 +22,13 @@ def _no_machine_cups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_font_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The parsed-font cache (kiosk/fonts.py) of this run lives in a temporary directory, not in ~/.cache."""
+    os.environ["INDICE_KIOSK_CACHE"] = str(tmp_path_factory.mktemp("font-cache"))
+    yield
+
+
 @pytest.fixture
 def config(private_cups) -> Config:  # noqa: F811
     return Config(cups=CupsSettings(server=private_cups.server, queue=private_cups.queue, timeout=5.0,

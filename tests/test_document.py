@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -345,7 +346,92 @@ def test_guidance_handout(sample: Application, lang: str) -> None:
 
 def test_model_does_not_import_reportlab() -> None:
     code = (
-        "import sys, kiosk.application, kiosk.fonts, kiosk.document; "
+        "import sys, kiosk.application, kiosk.fonts, kiosk.session, kiosk.flow, kiosk.config, "
+        "kiosk.delivery; "
         "assert not any(m.split('.')[0] == 'reportlab' for m in sys.modules), 'reportlab imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
+START_UP_THEN_FORM = """
+import asyncio, sys
+from kiosk import fonts
+from kiosk.config import Config
+from screens.app import KioskApp
+from tests.pilot import agree, choose, wait_for
+
+def loaded():
+    return (any(m.split('.')[0] == 'reportlab' for m in sys.modules), 'kiosk.document' in sys.modules,
+            fonts.load_font.cache_info().currsize)
+
+async def main():
+    app = KioskApp(Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == 'welcome')
+        print('welcome', *loaded())
+        await agree(pilot)
+        await choose(pilot, 'indice-only')
+        await wait_for(pilot, lambda: loaded()[2] == 1, timeout=10)
+        print('applicant', *loaded())
+
+asyncio.run(main())
+"""
+
+
+def test_pdf_engine_is_loaded_while_the_form_is_filled_not_at_start_up() -> None:
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "CUPS_SERVER": "127.0.0.1:9"}
+    out = subprocess.run([sys.executable, "-c", START_UP_THEN_FORM], capture_output=True, text=True, cwd=root,
+                         env=env, check=True, timeout=120)
+    assert out.stdout.split("\n")[:2] == ["welcome False False 0", "applicant True True 1"]
+
+
+FONT_PROBE = """
+import hashlib
+from datetime import datetime
+from reportlab.pdfbase import ttfonts
+parses = []
+extract = ttfonts.TTFontFile.extractInfo
+ttfonts.TTFontFile.extractInfo = lambda self, *a: parses.append(1) or extract(self, *a)
+from kiosk import fonts
+from kiosk.document import render_fax, sample_application
+font = fonts.load_font(fonts.DEFAULT_FONT_PATH)
+face = vars(font.face)
+print('parsed' if parses else 'from cache')
+print(sorted(vars(font)), sorted(face), font.face.__class__.__name__, font.encoding.__class__.__name__)
+metrics = repr({k: v for k, v in sorted(face.items()) if k not in ('_ttf_data', '_pdfScale')})
+print(hashlib.sha256(metrics.encode()).hexdigest(), face['_pdfScale'](2048), len(face['_ttf_data']))
+pdf = render_fax(sample_application(datetime(2026, 11, 25, 10, 30)), font_path=fonts.DEFAULT_FONT_PATH,
+                 fax_number='03-5689-0726', invariant=True)
+print(hashlib.sha256(pdf).hexdigest())
+"""
+
+
+def font_probe(cache: Path) -> list[str]:
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "INDICE_KIOSK_CACHE": str(cache)}
+    out = subprocess.run([sys.executable, "-c", FONT_PROBE], capture_output=True, text=True, cwd=root,
+                         env=env, check=True, timeout=120)
+    return out.stdout.splitlines()
+
+
+def test_font_from_the_cache_is_the_parsed_font(tmp_path: Path) -> None:
+    parsed = font_probe(tmp_path)  # no cache yet: parses, then writes the cache
+    cached_files = list(tmp_path.glob("font-*.marshal"))
+    assert len(cached_files) == 1
+    from_cache = font_probe(tmp_path)
+    assert list(tmp_path.glob("font-*.marshal")) == cached_files
+    assert (parsed[0], from_cache[0]) == ("parsed", "from cache")
+    # Same attributes, same values, same scale, same PDF bytes, whether parsed or read back.
+    assert from_cache[1:] == parsed[1:]
+
+
+def test_bad_or_unwritable_font_cache_means_parsing_again(tmp_path: Path) -> None:
+    reference = font_probe(tmp_path / "first")
+    (cache_file,) = (tmp_path / "first").glob("font-*.marshal")
+    cache_file.write_bytes(b"\x00not marshal")
+    assert font_probe(tmp_path / "first") == reference  # parsed again, and the cache written anew
+    assert font_probe(tmp_path / "first")[0] == "from cache"
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache directory would be")
+    assert font_probe(blocked) == reference

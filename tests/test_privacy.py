@@ -126,6 +126,24 @@ async def test_ending_start_over(config: Config, private_cups) -> None:
     assert_cups_history_clean(private_cups, token)
 
 
+async def test_start_over_leaves_no_drawn_text(config: Config) -> None:
+    """What was drawn on the screen (rendered lines in Rich's and Textual's caches) goes with the wipe."""
+    token = canary_for("drawn")
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, canary_answers(token))
+        await submit_form(pilot)  # the review screen draws every answer
+        assert in_memory(token), "the check cannot see the answers even while they are shown"
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await pilot.pause(0.3)
+        assert not in_memory(token), "the canary is still held by a live object after the wipe"
+
+
 def in_memory(token: str) -> list[str]:
     """Live containers and widgets that still hold ``token`` (strings are found through their holders)."""
     import gc
@@ -143,6 +161,9 @@ def in_memory(token: str) -> list[str]:
             held.append(f"Prose #{obj.id}")
         elif isinstance(obj, dict) and any(isinstance(v, str) and token in v for v in obj.values()):
             held.append(f"dict {list(obj)[:4]}")
+        elif isinstance(obj, (tuple, list)) and any(isinstance(v, str) and token in v for v in obj):
+            # Segments of drawn lines are tuples: a rendered line kept in a cache is a copy of the answer.
+            held.append(f"{type(obj).__name__} {str(obj)[:60]}")
     return held
 
 
