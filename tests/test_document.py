@@ -435,3 +435,12 @@ def test_bad_or_unwritable_font_cache_means_parsing_again(tmp_path: Path) -> Non
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache directory would be")
     assert font_probe(blocked) == reference
+
+
+def test_reportlab_uses_its_c_accelerator() -> None:
+    # rl_accel (a dependency) replaces reportlab's pure-Python string widths and number formatting;
+    # without it the same PDFs take ~15 % longer (bench/RESULTS.md, row 2).
+    from reportlab.lib import rl_accel
+
+    assert type(rl_accel.instanceStringWidthTTF).__name__ == "builtin_function_or_method"
+    assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
