@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual import events
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Checkbox, Input
@@ -132,6 +133,8 @@ class KioskApp(App[None], inherit_bindings=False):
         self.session = Session(lang=config.kiosk.language, operator=operator)
         self.last_activity = time.monotonic()
         self._pdf_engine_warming = False
+        self._wipe_done = asyncio.Event()
+        self._wipe_done.set()
 
     def copy_to_clipboard(self, text: str) -> None:
         # Inputs copy with ctrl+c, and Textual sends copies to the terminal's clipboard (OSC 52), where
@@ -183,15 +186,36 @@ class KioskApp(App[None], inherit_bindings=False):
         # screen object alive a little longer (timers, caches), so its fields are emptied first.
         for screen in self.screen_stack[2:]:
             scrub(screen)
+        removals: list[AwaitComplete] = []
         while len(self.screen_stack) > 2:
-            self.pop_screen()
+            removals.append(self.pop_screen())
         forget_drawn_text()
+        self._wipe_done.clear()
+        self.run_worker(self._finish_wipe(removals), group="wipe", exit_on_error=False)
         self.clear_notifications()
         welcome = self.screen_stack[-1]
         if isinstance(welcome, WelcomeScreen):
             self.call_later(welcome.reset)
         if notice:
             self.push_screen(NoticeScreen(t(lang, notice, **(notice_params or {})), lang))
+
+    async def _finish_wipe(self, removals: list[AwaitComplete]) -> None:
+        # Textual removes popped screens asynchronously, widget by widget. Until that is done the next
+        # session waits (``wipe_finished``): its screens are not built beside the old ones, and the render
+        # caches are emptied once more of whatever the old screens drew on their way out.
+        try:
+            for removal in removals:
+                await removal
+            forget_drawn_text()
+            # The removed widgets are reference cycles: collected now, their memory is what the next
+            # session reuses, instead of sitting beside it until the collector would next run.
+            gc.collect()
+        finally:
+            self._wipe_done.set()
+
+    async def wipe_finished(self) -> None:
+        """Return once the last wipe has removed every screen it discarded (at once when there was none)."""
+        await self._wipe_done.wait()
 
     # --- the core, on the screens' behalf -----------------------------------------------------
 

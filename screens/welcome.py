@@ -41,11 +41,12 @@ class WelcomeScreen(KioskScreen):
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "start":
-            self.action_start()
+            await self.action_start()
         elif event.button.id in ("lang-ja", "lang-en"):
             await self.set_lang(event.button.id.removeprefix("lang-"))
 
-    def action_start(self) -> None:
+    async def action_start(self) -> None:
+        await self.kiosk.wipe_finished()  # a key pressed right after the last session ended waits for it
         self.kiosk.goto(Step.CONSENT)
 
     async def action_toggle_lang(self) -> None:
