@@ -344,6 +344,10 @@ def job_status(target: PrintTarget, job_id: int) -> JobStatus:
     )
 
 
+FAST_POLL = 0.01  # seconds between polls at first
+FAST_POLL_FOR = 0.5  # seconds of fast polling before backing off
+
+
 def follow(
     target: PrintTarget,
     job_id: int,
@@ -356,13 +360,14 @@ def follow(
     seconds have passed (the last status is yielded first).  PrintError from a poll
     propagates to the caller.
 
-    Polls quickly at first and backs off to ``interval``: a local printer finishes in
-    tens of milliseconds (measured in bench/: a fixed 0.25 s poll made the kiosk 9x
-    slower than `lp`), while a FAX takes minutes and needs no faster polling.
+    Polls every 10 ms for the first half second, then backs off (doubling) to
+    ``interval``: a local printer finishes in tens of milliseconds (measured in bench/:
+    a fixed 0.25 s poll made the kiosk 9x slower than `lp`), while a FAX takes minutes
+    and needs no faster polling. A poll is one small IPP request to CUPS.
     """
     started = time.monotonic()
     last_state: JobState | None = None
-    wait = min(0.02, interval)
+    wait = min(FAST_POLL, interval)
     while True:
         status = job_status(target, job_id)
         if status.state != last_state:
@@ -377,7 +382,8 @@ def follow(
                      time.monotonic() - started)
             return
         pause = wait if remaining is None else min(wait, remaining)
-        wait = min(wait * 2, interval)
+        if time.monotonic() - started >= FAST_POLL_FOR:
+            wait = min(wait * 2, interval)
         if stop is not None:
             if stop.wait(pause):
                 return
