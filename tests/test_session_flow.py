@@ -408,3 +408,27 @@ async def test_clicks_where_later_steps_would_be_do_nothing(config: Config) -> N
             if app.screen.id != "consent":  # a click may go back or to the notice: fine, never forward
                 assert app.screen.id in ("welcome", "notice", "confirm")
                 break
+
+
+async def test_key_line_shows_the_keys_and_a_click_on_one_presses_it(config: Config) -> None:
+    from rich.cells import cell_len
+
+    from screens.keybar import KeyBar
+
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        bar = app.screen.query_one(KeyBar)
+        # Agreeing is shown but not yet possible: the consent text has not been read to the end.
+        assert [(shown, enabled) for _key, shown, _text, enabled in bar.keys()] == [
+            ("esc", True), ("f10", False), ("f9", True)]
+        assert "同意する" in str(bar.render())
+        await pilot.click(KeyBar, offset=(cell_len(" esc 戻る  f10 同意する  ") + 1, 0))  # on "f9"
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.id == "consent")
+        await pilot.click(KeyBar, offset=(cell_len(" esc 戻る  ") + 1, 0))  # on the dimmed "f10": nothing
+        await pilot.pause(0.2)
+        assert app.screen.id == "consent" and app.session.consent is None
+        await pilot.click(KeyBar, offset=(1, 0))  # "esc": back
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
