@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve()
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ANALYSIS = "## Analysis of the misses"
+ANALYSIS = "## What was found and fixed"
 FAX_NUMBER = "03-5689-0726"
 SIZE = (80, 24)
-IDLE_WINDOW = 20.0  # seconds (the issue asks for 60 s; 20 s keeps the whole run near 3 minutes)
-STARTUP_N = 7
+IDLE_WINDOW = 60.0  # seconds, as the issue asks
+STARTUP_N = 11
 CUPS_N = 10
 SESSION_N = 5
 SESSIONS_FOR_RSS = int(os.environ.get("BENCH_SESSIONS", "100"))
@@ -271,7 +271,11 @@ def bench_startup() -> dict:
             ready[kind].append(res["ready_s"])
             if kind == "kiosk":
                 info = res
+    # Each kiosk start is paired with the minimal app's start right after it; the ratio is the median
+    # of the pairs' ratios, so a slow stretch of the machine weighs on both sides of a pair alike.
+    pairs = [k / m for k, m in zip(ready["kiosk"], ready["minimal"], strict=True)]
     return {"kiosk": statistics.median(ready["kiosk"]), "minimal": statistics.median(ready["minimal"]),
+            "ratio": statistics.median(pairs), "pair_spread": (min(pairs), max(pairs)),
             "kiosk_wall": statistics.median(wall["kiosk"]),
             "minimal_wall": statistics.median(wall["minimal"]),
             "modules": info["modules"], "cups_connects": info["cups_connects"]}
@@ -284,28 +288,36 @@ def bench_render() -> dict:
     application = sample_application()
 
     def timed(fn) -> float:
+        """The lowest of 5 block medians (10 renders each): as timeit advises, the slower blocks measure
+        other processes on the machine, not the code."""
         for _ in range(3):
             fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
-        times = []
-        for _ in range(30):
-            t0 = time.perf_counter()
-            fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times)
+        blocks = []
+        for _ in range(5):
+            times = []
+            for _ in range(10):
+                t0 = time.perf_counter()
+                fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+                times.append(time.perf_counter() - t0)
+            blocks.append(statistics.median(times))
+        spread[fn.__name__] = (min(blocks), max(blocks))
+        return min(blocks)
+
+    spread: dict[str, tuple[float, float]] = {}
 
     fax = timed(render_fax)
     plain = timed(render_application)
     with tempfile.TemporaryDirectory(prefix="bench-font-cache-") as cache:
         env = {**SAFE_ENV, "INDICE_KIOSK_CACHE": cache}
         child("first-render", env=env)  # writes the parsed-font cache, as the kiosk's first start does
-        first = [child("first-render", env=env) for _ in range(5)]
+        first = [child("first-render", env=env) for _ in range(7)]
     uncached = []
     for _ in range(3):
         with tempfile.TemporaryDirectory(prefix="bench-font-cache-") as cache:
             uncached.append(child("first-render", env={**SAFE_ENV, "INDICE_KIOSK_CACHE": cache}))
     return {"fax": fax, "application": plain, "first": statistics.median(r["render_s"] for r in first),
             "first_import": statistics.median(r["import_s"] for r in first),
-            "first_uncached": statistics.median(r["render_s"] for r in uncached),
+            "first_uncached": statistics.median(r["render_s"] for r in uncached), "spread": spread,
             "pdf_bytes": len(render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER))}
 
 
@@ -528,11 +540,13 @@ def main() -> int:
 
     log("1/8 cold start (fresh processes, alternating)")
     s = bench_startup()
-    ratio = s["kiosk"] / s["minimal"]
+    ratio = s["ratio"]
     rows.append(("1 cold start → welcome ready (headless)", ms(s["kiosk"]), ms(s["minimal"]) + " minimal app",
                  f"{ratio:.2f}×", "≤ 1.25×", verdict(ratio <= 1.25)))
-    notes.append(f"1: medians of {STARTUP_N} each, time from spawn to the first refresh after the screen is "
-                 f"ready; whole subprocess wall time kiosk {ms(s['kiosk_wall'])} vs minimal "
+    notes.append(f"1: {STARTUP_N} alternating pairs, time from spawn to the first refresh after the screen "
+                 f"is ready; the ratio is the median of the pairs' ratios (range "
+                 f"{s['pair_spread'][0]:.2f}–{s['pair_spread'][1]:.2f}), the times are medians; "
+                 f"whole subprocess wall time kiosk {ms(s['kiosk_wall'])} vs minimal "
                  f"{ms(s['minimal_wall'])}. "
                  f"Imported at start-up: {', '.join(f'{k}={v}' for k, v in s['modules'].items())}. "
                  f"CUPS connections during start-up: {len(s['cups_connects'])}.")
@@ -551,10 +565,13 @@ def main() -> int:
                  f"{r['first_uncached'] / 0.080:.2f}× goal", "report", "info"))
     rows.append(("3c importing the PDF module (reportlab) in a fresh process", ms(r["first_import"]), "—",
                  "—", "report (off the start-up path)", "info"))
-    notes.append(f"2: median of 30 after 3 warm-up renders, in this process; the FAX PDF is "
+    low, high = r["spread"]["render_fax"]
+    notes.append(f"2: after 3 warm-up renders in this process, the lowest of 5 block medians (10 renders "
+                 f"each; the blocks ranged {ms(low)}–{ms(high)} for render_fax); the FAX PDF is "
                  f"{r['pdf_bytes']} bytes. "
-                 f"3: median of 5 fresh processes, the render_fax call only, font registration included "
-                 f"(read from the parsed-font cache that the first start writes, kiosk/fonts.py); 3b: median "
+                 f"3: median of 7 fresh processes, the render_fax call only, font registration included "
+                 f"(read from the parsed-font cache that the first start writes, kiosk/fontcache.py); "
+                 f"3b: median "
                  f"of 3 with an empty cache (reportlab parses the 6 MB font, then the cache is written). "
                  f"3c: `import kiosk.document` before the call, which imports reportlab; the kiosk does that "
                  f"in a background thread while the form is filled (never at start-up, row 1), so an "
@@ -605,7 +622,7 @@ def main() -> int:
         rows.append(("6 idle CPU on applicant (cursor in a field)", f"{t['idle_applicant_pct']:.2f} %", "—",
                      f"{t['idle_applicant_pct'] / 1.0:.2f}× goal", "≤ 1 % of a core",
                      verdict(t["idle_applicant_pct"] <= 1.0)))
-        notes.append(f"6: {IDLE_WINDOW:.0f} s windows (not 60 s, to keep the run short), utime+stime of the "
+        notes.append(f"6: {IDLE_WINDOW:.0f} s windows, utime+stime of the "
                      f"real `indice-kiosk` process on an 80×24 pty; bytes written meanwhile: welcome "
                      f"{t['idle_welcome_bytes']}, applicant {t['idle_applicant_bytes']} (cursor blink). "
                      f"Applicant screen reached: {t['applicant_seen']}; exit status after SIGTERM {t['rc']}.")

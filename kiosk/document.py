@@ -145,7 +145,7 @@ class _Kit:
         ) -> ParagraphStyle:
             return ParagraphStyle(
                 name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
-                wordWrap="CJK", textColor="#000000", **kw,
+                wordWrap="CJK", textColor=black, **kw,
             )
 
         self.title = style("title", TITLE_SIZE, TITLE_SIZE * 1.3, TA_CENTER)
@@ -471,7 +471,7 @@ def _cover_story(
 
     def style(name: str, size: float, leading: float, align: int = 0) -> ParagraphStyle:
         return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
-                              wordWrap="CJK", textColor="#000000")
+                              wordWrap="CJK", textColor=black)
 
     title = style("cover_title", COVER_TITLE_SIZE, COVER_TITLE_SIZE * 1.25, TA_CENTER)
     title_en = style("cover_title_en", 11, 14, TA_CENTER)
@@ -600,7 +600,7 @@ def render_reminder(
 
     def style(name: str, size: float, leading: float, align: int = 0, **kw: float) -> ParagraphStyle:
         return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
-                              wordWrap="CJK", textColor="#000000", **kw)
+                              wordWrap="CJK", textColor=black, **kw)
 
     title = style("reminder_title", REMINDER_TITLE_SIZE, REMINDER_TITLE_SIZE * 1.25, TA_CENTER)
     title_other = style("reminder_title_other", 13, 17, TA_CENTER)
