@@ -23,6 +23,12 @@ MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", 
 class FormInput(Input):
     """An answer field. Nothing typed or pasted is drawn raw, and a multi-line paste keeps every line."""
 
+    def on_mount(self) -> None:
+        # A steady cursor (the focused field is also framed in the accent colour): a blinking one redraws
+        # the line twice a second for as long as the form is open, ~300 bytes a second over an operator's
+        # SSH link and most of the kiosk's idle CPU (bench/RESULTS.md, row 6).
+        self.cursor_blink = False
+
     def _on_paste(self, event: events.Paste) -> None:
         # Textual keeps only a paste's first line; an address pasted from an e-mail has several.
         if event.text:

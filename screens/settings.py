@@ -121,6 +121,8 @@ class SettingsScreen(Screen[None]):
             yield Prose("", id=field_id(key) + "-error", classes="settings-error")
 
     def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False  # steady: a blink is a repaint to send over SSH twice a second
         self.reload()
 
     # --- values in and out of the form ---

@@ -24,6 +24,10 @@ class Terminal:
         args = ["capture-pane", "-p", "-t", self.name] + (["-S", "-2000"] if history else [])
         return self.tmux(*args).replace("\u2800", " ")
 
+    def styled_screen(self) -> str:
+        """The screen with its colours and attributes (escape sequences), to tell a redraw from none."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", self.name)
+
     def keys(self, *keys: str) -> None:
         for key in keys:
             self.tmux("send-keys", "-t", self.name, key)

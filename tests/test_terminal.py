@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,20 @@ def test_kiosk_command_with_demo_cups_runs_quits_and_clears(terminal: Terminal, 
     terminal.wait_for("申請者の情報")
     terminal.keys("canary-zq7")
     terminal.wait_for("canary-zq7")
+    # While nobody types nothing is redrawn: the cursor is steady (a blinking one is a repaint to send over
+    # SSH twice a second), and it is drawn, right after what was typed.
+    time.sleep(0.3)
+    frames = []
+    for _ in range(6):
+        frames.append(terminal.styled_screen())
+        time.sleep(0.25)
+    assert len(set(frames)) == 1
+    line = next(row for row in frames[0].splitlines() if "canary-zq7" in row)
+    typed_left, typed_right = line.split("canary-zq7", 1)
+    field_background = re.findall(r"48;5;(\d+)m", typed_left)[-1]
+    cursor_style = re.match(r"(?:\x1b\[[0-9;]*m)+", typed_right)
+    assert cursor_style and "48;5;" in cursor_style.group(0)
+    assert f"48;5;{field_background}m" not in cursor_style.group(0)  # the next cell is the cursor
     terminal.keys("C-q")
     terminal.wait_for("はい、終了する")
     terminal.keys("Right", "Enter")
