@@ -622,9 +622,9 @@ def main() -> int:
         rows.append(("6 idle CPU on applicant (cursor in a field)", f"{t['idle_applicant_pct']:.2f} %", "—",
                      f"{t['idle_applicant_pct'] / 1.0:.2f}× goal", "≤ 1 % of a core",
                      verdict(t["idle_applicant_pct"] <= 1.0)))
-        notes.append(f"6: {IDLE_WINDOW:.0f} s windows, utime+stime of the "
-                     f"real `indice-kiosk` process on an 80×24 pty; bytes written meanwhile: welcome "
-                     f"{t['idle_welcome_bytes']}, applicant {t['idle_applicant_bytes']} (cursor blink). "
+        notes.append(f"6: {IDLE_WINDOW:.0f} s windows, utime+stime of the real `indice-kiosk` process on an "
+                     f"80×24 pty; bytes written meanwhile: welcome {t['idle_welcome_bytes']}, applicant "
+                     f"{t['idle_applicant_bytes']} (the cursor is steady). "
                      f"Applicant screen reached: {t['applicant_seen']}; exit status after SIGTERM {t['rc']}.")
         ks = statistics.median(t["keystrokes"])
         steps = t["steps"]
