@@ -17,6 +17,7 @@ import sys
 import tomllib
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kiosk import config as config_module
@@ -24,6 +25,9 @@ from kiosk.application import ANSWER_KEYS, IdType, Route
 from kiosk.config import Config, ConfigError
 from kiosk.session import Session
 from kiosk.text import t
+
+if TYPE_CHECKING:
+    from screens.app import KioskApp
 
 log = logging.getLogger("kiosk")
 
@@ -140,11 +144,23 @@ def harden_process() -> None:
         os.environ.pop(name, None)
 
 
-def run(config: Config, *, demo_cups: str, allow_quit: bool, on_behalf: bool = False) -> int:
-    harden_process()
+def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool,
+             on_behalf: bool = False) -> KioskApp:
+    """The kiosk as ``run`` starts it (bench/ times its start from here)."""
     from kiosk.printing import PrintTarget
     from screens.app import KioskApp
 
+    target = PrintTarget(server=server, queue=config.cups.queue, timeout=config.cups.timeout)
+    fax_target = PrintTarget(server=server, queue=config.fax.queue, timeout=config.cups.timeout)
+    over_ssh = "SSH_CONNECTION" in os.environ
+    # Over SSH it is an operator at the keyboard (a walk-up kiosk is never reached that way).
+    operator = getpass.getuser() if (on_behalf or over_ssh) else None
+    return KioskApp(config, target=target, fax_target=fax_target, demo=demo,
+                    allow_quit=allow_quit or over_ssh, handle_signals=True, operator=operator)
+
+
+def run(config: Config, *, demo_cups: str, allow_quit: bool, on_behalf: bool = False) -> int:
+    harden_process()
     server = config.cups.server or os.environ.get("CUPS_SERVER") or None
     demo = None
     if demo_cups == "always" or (demo_cups == "auto" and server is None):
@@ -155,13 +171,7 @@ def run(config: Config, *, demo_cups: str, allow_quit: bool, on_behalf: bool = F
         print("indice-kiosk: starting the demo CUPS (no print server configured)…", file=sys.stderr)
         demo.start()
         server = demo.server
-    target = PrintTarget(server=server, queue=config.cups.queue, timeout=config.cups.timeout)
-    fax_target = PrintTarget(server=server, queue=config.fax.queue, timeout=config.cups.timeout)
-    over_ssh = "SSH_CONNECTION" in os.environ
-    # Over SSH it is an operator at the keyboard (a walk-up kiosk is never reached that way).
-    operator = getpass.getuser() if (on_behalf or over_ssh) else None
-    app = KioskApp(config, target=target, fax_target=fax_target, demo=demo is not None,
-                   allow_quit=allow_quit or over_ssh, handle_signals=True, operator=operator)
+    app = make_app(config, server=server, demo=demo is not None, allow_quit=allow_quit, on_behalf=on_behalf)
     try:
         app.run()
     finally:

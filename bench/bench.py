@@ -28,7 +28,7 @@ ANALYSIS = "## What was found and fixed"
 FAX_NUMBER = "03-5689-0726"
 SIZE = (80, 24)
 IDLE_WINDOW = 60.0  # seconds, as the issue asks
-STARTUP_N = 11
+STARTUP_N = 21
 CUPS_N = 10
 SESSION_N = 5
 SESSIONS_FOR_RSS = int(os.environ.get("BENCH_SESSIONS", "100"))
@@ -76,9 +76,15 @@ def child_startup(kind: str, spawned: str) -> None:
     result: dict = {}
 
     if kind == "kiosk":
+        # What `indice-kiosk --config kiosk.toml` does before app.run(): parse the command line, read and
+        # check the settings, harden the process, build the app (indice_kiosk.main / run / make_app).
+        import indice_kiosk
+
+        args = indice_kiosk.parse_args(["--config", str(ROOT / "kiosk.toml"), "--demo-cups", "never"])
+        config = indice_kiosk.config_module.load(args.config)
+        indice_kiosk.harden_process()
+
         import kiosk.printing as printing
-        from kiosk.config import Config
-        from screens.app import KioskApp
 
         connects: list[str] = []
         original = printing._connect
@@ -88,7 +94,7 @@ def child_startup(kind: str, spawned: str) -> None:
             return original(target)
 
         printing._connect = spy
-        app = KioskApp(Config())
+        app = indice_kiosk.make_app(config, server=config.cups.server or None, demo=False, allow_quit=False)
 
         def ready() -> bool:
             return app.screen.id == "welcome"
@@ -276,6 +282,7 @@ def bench_startup() -> dict:
     pairs = [k / m for k, m in zip(ready["kiosk"], ready["minimal"], strict=True)]
     return {"kiosk": statistics.median(ready["kiosk"]), "minimal": statistics.median(ready["minimal"]),
             "ratio": statistics.median(pairs), "pair_spread": (min(pairs), max(pairs)),
+            "ratio_of_fastest": min(ready["kiosk"]) / min(ready["minimal"]),
             "kiosk_wall": statistics.median(wall["kiosk"]),
             "minimal_wall": statistics.median(wall["minimal"]),
             "modules": info["modules"], "cups_connects": info["cups_connects"]}
@@ -544,8 +551,10 @@ def main() -> int:
     rows.append(("1 cold start → welcome ready (headless)", ms(s["kiosk"]), ms(s["minimal"]) + " minimal app",
                  f"{ratio:.2f}×", "≤ 1.25×", verdict(ratio <= 1.25)))
     notes.append(f"1: {STARTUP_N} alternating pairs, time from spawn to the first refresh after the screen "
-                 f"is ready; the ratio is the median of the pairs' ratios (range "
-                 f"{s['pair_spread'][0]:.2f}–{s['pair_spread'][1]:.2f}), the times are medians; "
+                 f"is ready (the kiosk through indice_kiosk's own start: arguments, kiosk.toml, make_app); "
+                 f"the ratio is the median of the pairs' ratios (range "
+                 f"{s['pair_spread'][0]:.2f}–{s['pair_spread'][1]:.2f}; fastest start against fastest start: "
+                 f"{s['ratio_of_fastest']:.2f}×), the times are medians; "
                  f"whole subprocess wall time kiosk {ms(s['kiosk_wall'])} vs minimal "
                  f"{ms(s['minimal_wall'])}. "
                  f"Imported at start-up: {', '.join(f'{k}={v}' for k, v in s['modules'].items())}. "
