@@ -8,6 +8,7 @@ import gc
 import importlib
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -78,19 +79,31 @@ def scrub(screen: Screen[object]) -> None:
 # widget's style cache (e.g. rich's Segment._split_cells, cached_cell_len, Textual's
 # StylesCache.get_inner_outer, which also keeps every dead widget's rendered lines). A person's name would
 # stay in memory in them until evicted, and they are most of the memory a session leaves behind.
-RENDER_CACHE_MODULES = ("rich.", "textual.", "screens.")
+RENDER_CACHE_PACKAGES = ("rich", "textual", "screens")
+
+
+def render_caches() -> list[functools._lru_cache_wrapper[object]]:
+    """Every functools cache of those packages: module functions, methods, class methods, properties."""
+    found: dict[int, functools._lru_cache_wrapper[object]] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or name.partition(".")[0] not in RENDER_CACHE_PACKAGES:
+            continue
+        for value in list(vars(module).values()):
+            for candidate in list(vars(value).values()) if isinstance(value, type) else [value]:
+                if isinstance(candidate, property):
+                    candidate = candidate.fget
+                candidate = getattr(candidate, "__func__", candidate)  # classmethod, staticmethod
+                if isinstance(candidate, functools._lru_cache_wrapper):
+                    found[id(candidate)] = candidate
+    return list(found.values())
 
 
 def forget_drawn_text() -> int:
     """Empty the render caches of Rich, Textual and the screens; returns how many were emptied."""
-    emptied = 0
-    for obj in gc.get_objects():
-        if isinstance(obj, functools._lru_cache_wrapper) and (obj.__module__ or "").startswith(
-            RENDER_CACHE_MODULES
-        ):
-            obj.cache_clear()
-            emptied += 1
-    return emptied
+    caches = render_caches()
+    for cache in caches:
+        cache.cache_clear()
+    return len(caches)
 
 
 class KioskApp(App[None], inherit_bindings=False):

@@ -144,6 +144,25 @@ async def test_start_over_leaves_no_drawn_text(config: Config) -> None:
         assert not in_memory(token), "the canary is still held by a live object after the wipe"
 
 
+async def test_the_wipe_finds_every_render_cache(config: Config) -> None:
+    """render_caches() walks the modules (fast); the whole heap is the slow, sure way to find them all."""
+    import functools
+    import gc
+
+    from screens.app import RENDER_CACHE_PACKAGES, render_caches
+
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, PERSON)
+        await submit_form(pilot)
+        on_heap = {id(obj) for obj in gc.get_objects() if isinstance(obj, functools._lru_cache_wrapper)
+                   and (obj.__module__ or "").partition(".")[0] in RENDER_CACHE_PACKAGES}
+        assert len(on_heap) > 20
+        assert {id(cache) for cache in render_caches()} == on_heap
+
+
 def in_memory(token: str) -> list[str]:
     """Live containers and widgets that still hold ``token`` (strings are found through their holders)."""
     import gc
