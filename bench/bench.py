@@ -97,7 +97,7 @@ def child_startup(kind: str, spawned: str) -> None:
         app = indice_kiosk.make_app(config, server=config.cups.server or None, demo=False, allow_quit=False)
 
         def ready() -> bool:
-            return app.screen.id == "welcome"
+            return app.screen.id == "welcome" and app.screen.is_mounted and bool(app.screen.query("#start"))
     else:
         from textual.app import App, ComposeResult
         from textual.widgets import Button, Input, Static

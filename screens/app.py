@@ -160,8 +160,12 @@ class KioskApp(App[None], inherit_bindings=False):
 
     # --- navigation: every step change goes through here ---------------------------------------
 
+    def get_default_screen(self) -> Screen[object]:
+        # Welcome is the bottom of the stack, never popped: an empty default screen under it would be laid
+        # out and painted for nothing at every start (bench/RESULTS.md, row 1).
+        return WelcomeScreen()
+
     def on_mount(self) -> None:
-        self.push_screen(WelcomeScreen())
         self.set_interval(1.0, self._check_idle)
         if self.handle_signals:
             loop = asyncio.get_running_loop()
@@ -182,7 +186,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def back(self) -> None:
         """Go to the previous step, never below welcome."""
-        if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], KioskScreen):
+        if len(self.screen_stack) > 1 and isinstance(self.screen_stack[-2], KioskScreen):
             self.pop_screen()
 
     def wipe(self, reason: str, notice: str | None = None,
@@ -197,10 +201,10 @@ class KioskApp(App[None], inherit_bindings=False):
         # Every step screen above welcome is popped and so discarded with what it held. Welcome itself
         # never holds personal data; it is only reset to the kiosk's language. Textual may keep a popped
         # screen object alive a little longer (timers, caches), so its fields are emptied first.
-        for screen in self.screen_stack[2:]:
+        for screen in self.screen_stack[1:]:
             scrub(screen)
         removals: list[AwaitComplete] = []
-        while len(self.screen_stack) > 2:
+        while len(self.screen_stack) > 1:
             removals.append(self.pop_screen())
         forget_drawn_text()
         self._wipe_done.clear()

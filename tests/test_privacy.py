@@ -88,7 +88,7 @@ async def session_until_done(pilot, token: str) -> None:
 
 def assert_wiped(app) -> None:
     assert app.session.is_empty and app.session.answers == {} and app.session.document is None
-    assert len(app.screen_stack) <= 3  # default, welcome and at most a notice: the step screens are gone
+    assert len(app.screen_stack) <= 2  # welcome and at most a notice: the step screens are gone
 
 
 async def test_ending_finish(config: Config, private_cups) -> None:

@@ -55,7 +55,7 @@ async def test_walk_up_session_prints_every_answer(config: Config, private_cups)
         await pilot.click("#finish")
         await wait_for(pilot, lambda: app.screen.id == "welcome")
         assert app.session.answers == {} and app.session.application is None and not app.session.agreed
-        assert len(app.screen_stack) == 2  # only the default screen and a fresh welcome remain
+        assert len(app.screen_stack) == 1  # only a fresh welcome remains
 
     printed = pdf_text(received_with(private_cups, "鈴木一郎"))
     expected = {**PERSON, "name_kana": "スズキ　イチロウ", "phone": "075-751-3111"}
@@ -333,7 +333,7 @@ async def test_backing_out_to_welcome_wipes(config: Config) -> None:
             await pilot.press("escape")
             await wait_for(pilot, lambda expected=expected: app.screen.id == expected)
         assert app.session.is_empty and app.session.answers == {}
-        assert len(app.screen_stack) == 2
+        assert len(app.screen_stack) == 1
 
 
 async def test_nothing_reaches_the_clipboard(config: Config) -> None:
