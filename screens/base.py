@@ -1,4 +1,4 @@
-"""What every step shares: the header line, the footer keys in the person's language, back and start over."""
+"""What every step shares: the header line, the key line in the person's language, back and start over."""
 
 from __future__ import annotations
 
