@@ -31,6 +31,8 @@ class IdType(StrEnum):
 
 @dataclass(frozen=True)
 class FieldSpec:
+    """One answer of the form: its key, how it is cleaned and checked, and its longest accepted length."""
+
     key: str
     kind: str  # id | text | kana | roman | phone | email
     max_len: int
@@ -332,6 +334,8 @@ def check(
 
 @dataclass(frozen=True)
 class ConsentRecord:
+    """Which version of the rules was agreed to, when, and in which language they were shown."""
+
     terms_version: str
     agreed_at: datetime
     lang: str

@@ -29,6 +29,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class KioskSettings:
+    """[kiosk]: the language a session starts in, the idle wipe (seconds), the time zone printed dates use."""
+
     language: str = "ja"
     idle_timeout: int = 180
     timezone: str = "Asia/Tokyo"
@@ -36,6 +38,8 @@ class KioskSettings:
 
 @dataclass(frozen=True)
 class CupsSettings:
+    """[cups]: the print server and queue, the per-call timeout, how long a job is followed, history purge."""
+
     server: str = ""
     queue: str = "indice-printer"
     timeout: float = 10.0
@@ -48,11 +52,15 @@ DELIVERY_MODES: tuple[str, ...] = ("print", "fax", "print+fax")
 
 @dataclass(frozen=True)
 class DeliverySettings:
+    """[delivery]: print for signing, FAX it from here, or both (one of DELIVERY_MODES)."""
+
     mode: str = "print"
 
 
 @dataclass(frozen=True)
 class FaxSettings:
+    """[fax]: the FAX queue, UMIN's number, an outside-line prefix, the job option that carries the number."""
+
     queue: str = "indice-fax"
     number: str = "03-5689-0726"
     dial_prefix: str = ""
@@ -62,22 +70,30 @@ class FaxSettings:
 
 @dataclass(frozen=True)
 class UminSettings:
+    """[umin]: the UMIN page printed on the guidance and the reminder (also as a QR code)."""
+
     page: str = "http://www.umin.ac.jp/id/idc_passwd/passwd_indice.htm"
 
 
 @dataclass(frozen=True)
 class ProjectSettings:
+    """[project]: the research project named on the form, and its secretariat for the never-issued case."""
+
     name: str = "JSOG・DB GO システム"
     contact: str = "研究プロジェクトの事務局（連絡先は研究支援室でご確認ください）"
 
 
 @dataclass(frozen=True)
 class DocumentSettings:
+    """[document]: the TrueType font embedded in every PDF."""
+
     font: Path = DEFAULT_FONT_PATH
 
 
 @dataclass(frozen=True)
 class Config:
+    """The whole kiosk.toml; ``path`` is the file it came from (None for the built-in defaults)."""
+
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     cups: CupsSettings = field(default_factory=CupsSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)

@@ -48,6 +48,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class Outcome:
+    """How a delivery ended, in words the screens translate; ``seconds`` is how long the kiosk waited."""
+
     # completed|canceled|aborted|stopped|timeout|unreachable|no-queue|rejecting|refused|other
     kind: str
     job_id: int | None = None

@@ -103,6 +103,8 @@ class JobState(enum.IntEnum):
 
 @dataclass(frozen=True)
 class JobStatus:
+    """One look at a job in CUPS: its state, the reasons CUPS gives, and the printer's message."""
+
     job_id: int
     state: JobState
     reasons: tuple[str, ...]

@@ -17,6 +17,8 @@ TERMS_VERSION = "umin-5rules+kiosk-1"
 
 @dataclass
 class Session:
+    """Everything the kiosk holds about the person at the terminal, until ``wipe``."""
+
     lang: str = "ja"
     consent: ConsentRecord | None = None
     route: Route | None = None
