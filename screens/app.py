@@ -206,7 +206,6 @@ class KioskApp(App[None], inherit_bindings=False):
         removals: list[AwaitComplete] = []
         while len(self.screen_stack) > 1:
             removals.append(self.pop_screen())
-        forget_drawn_text()
         self._wipe_done.clear()
         self.run_worker(self._finish_wipe(removals), group="wipe", exit_on_error=False)
         self.clear_notifications()
@@ -218,8 +217,8 @@ class KioskApp(App[None], inherit_bindings=False):
 
     async def _finish_wipe(self, removals: list[AwaitComplete]) -> None:
         # Textual removes popped screens asynchronously, widget by widget. Until that is done the next
-        # session waits (``wipe_finished``): its screens are not built beside the old ones, and the render
-        # caches are emptied once more of whatever the old screens drew on their way out.
+        # session waits (``wipe_finished``): its screens are not built beside the old ones. The render
+        # caches are emptied after the removal, so they also lose what the old screens drew on their way out.
         try:
             for removal in removals:
                 await removal

@@ -85,6 +85,14 @@ async def print_and_wait(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: pilot.app.screen.outcome is not None, timeout=40)  # type: ignore[attr-defined]
 
 
+async def start_over(pilot: Pilot) -> None:
+    """F9, then "yes" to the question: the session ends and welcome is shown."""
+    await pilot.press("f9")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "confirm")
+    await pilot.click("#confirm-yes")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "welcome")
+
+
 def pdf_text(data: bytes) -> str:
     text = "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
     return re.sub(r"\s+", "", text)

@@ -33,6 +33,7 @@ from tests.pilot import (
     new_app,
     pdf_text,
     print_and_wait,
+    start_over,
     submit_form,
     wait_for,
 )
@@ -115,10 +116,7 @@ async def test_ending_start_over(config: Config, private_cups) -> None:
         await submit_form(pilot)
         await print_and_wait(pilot)
         assert app.screen.outcome.kind == "completed"
-        await pilot.press("f9")  # printed, and then: start over
-        await wait_for(pilot, lambda: app.screen.id == "confirm")
-        await pilot.click("#confirm-yes")
-        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await start_over(pilot)  # printed, and then: start over
         assert_wiped(app)
         await pilot.pause(0.3)
         assert not in_memory(token), "the canary is still held by a live object after the wipe"
@@ -136,10 +134,7 @@ async def test_start_over_leaves_no_drawn_text(config: Config) -> None:
         await fill(pilot, canary_answers(token))
         await submit_form(pilot)  # the review screen draws every answer
         assert in_memory(token), "the check cannot see the answers even while they are shown"
-        await pilot.press("f9")
-        await wait_for(pilot, lambda: app.screen.id == "confirm")
-        await pilot.click("#confirm-yes")
-        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await start_over(pilot)
         await pilot.pause(0.3)
         assert not in_memory(token), "the canary is still held by a live object after the wipe"
 

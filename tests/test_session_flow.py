@@ -19,6 +19,7 @@ from tests.pilot import (
     screen_text,
     shown,
     start,
+    start_over,
     submit_form,
     wait_for,
 )
@@ -236,10 +237,7 @@ async def test_start_over_asks_then_wipes(config: Config) -> None:
         await pilot.click("#confirm-no")
         await wait_for(pilot, lambda: app.screen.id == "applicant")
         assert app.session.answers["name_kanji"] == "消える 名前"
-        await pilot.press("f9")
-        await wait_for(pilot, lambda: app.screen.id == "confirm")
-        await pilot.click("#confirm-yes")
-        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await start_over(pilot)
         assert app.session.answers == {}
 
 
