@@ -70,13 +70,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_module.load(args.config)
     except ConfigError as error:
-        print(f"indice-kiosk: settings error: {error}", file=sys.stderr)
+        lang = locale_language()
+        print(f"indice-kiosk: {t(lang, 'settings.load_error', problem=error.text(lang))}", file=sys.stderr)
         return 2
     if args.command == "render":
         return render(args, config)
     if args.command == "operator":
         return operator_console(config, lang=args.lang)
     return run(config, demo_cups=args.demo_cups, allow_quit=args.allow_quit, on_behalf=args.on_behalf)
+
+
+def locale_language() -> str:
+    """The catalogue language of whoever reads the command's own messages: Japanese under a Japanese
+    locale (LC_ALL, LC_MESSAGES, LANG, as POSIX orders them), else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "ja" if value.startswith("ja") else "en"
+    return "en"
 
 
 def render(args: argparse.Namespace, config: Config) -> int:
@@ -161,7 +172,9 @@ def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool
 
 def run(config: Config, *, demo_cups: str, allow_quit: bool, on_behalf: bool = False) -> int:
     harden_process()
-    server = config.cups.server or os.environ.get("CUPS_SERVER") or None
+    from kiosk.printing import cups_server
+
+    server = cups_server(config.cups.server)
     demo = None
     if demo_cups == "always" or (demo_cups == "auto" and server is None):
         from kiosk.democups import PrivateCups
@@ -175,7 +188,8 @@ def run(config: Config, *, demo_cups: str, allow_quit: bool, on_behalf: bool = F
     try:
         app.run()
     finally:
-        app.session.wipe("exit")
+        app.end_session("exit")
+        app.finish_cancelling(config.cups.timeout + 1)
         if demo is not None:
             demo.stop()
         if sys.stdout.isatty():

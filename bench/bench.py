@@ -94,7 +94,8 @@ def child_startup(kind: str, spawned: str) -> None:
             return original(target)
 
         printing._connect = spy
-        app = indice_kiosk.make_app(config, server=config.cups.server or None, demo=False, allow_quit=False)
+        app = indice_kiosk.make_app(config, server=printing.cups_server(config.cups.server), demo=False,
+                                     allow_quit=False)
 
         def ready() -> bool:
             return app.screen.id == "welcome" and app.screen.is_mounted and bool(app.screen.query("#start"))

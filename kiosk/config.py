@@ -14,17 +14,36 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.fonts import DEFAULT_FONT_PATH
-from kiosk.text import LANGS
+from kiosk.printing import OPTION_NAME_CHARS, is_queue_name
+from kiosk.text import LANGS, t
 
 CONFIG_ENV = "INDICE_KIOSK_CONFIG"
+MIN_IDLE_TIMEOUT = 30
 SEARCH_PATHS: tuple[Path, ...] = (Path("kiosk.toml"), Path("/etc/indice-kiosk/kiosk.toml"))
 
 
 class ConfigError(Exception):
-    def __init__(self, path: Path | None, key: str, problem: str) -> None:
-        self.path, self.key, self.problem = path, key, problem
-        where = str(path) if path else "<settings>"
-        super().__init__(f"{where}: {key}: {problem}")
+    """A problem with kiosk.toml: the file, the key ("section.name", or "-" for the whole file) and what
+    is wrong, as a catalogue code (``config.<code>``) with its parameters, so the operator's settings
+    screen says it in the operator's language. ``str()`` and ``problem`` are English (logs, the CLI)."""
+
+    def __init__(self, path: Path | None, key: str, code: str, **params: object) -> None:
+        self.path, self.key, self.code, self.params = path, key, code, params
+        t("en", f"config.{code}", **params)  # an unknown code is a bug: fail here, not when shown
+        super().__init__(self.text("en"))
+
+    @property
+    def problem(self) -> str:
+        return self.problem_in("en")
+
+    def problem_in(self, lang: str) -> str:
+        """What is wrong, in ``lang``."""
+        return t(lang, f"config.{self.code}", **self.params)
+
+    def text(self, lang: str) -> str:
+        """File, key and problem, in ``lang``."""
+        where = str(self.path) if self.path else "<settings>"
+        return f"{where}: {self.key}: {self.problem_in(lang)}"
 
 
 @dataclass(frozen=True)
@@ -119,69 +138,69 @@ def _coerce(path: Path | None, key: str, value: Any, default: Any) -> Any:
     """Check one value against the type of its default."""
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ConfigError(path, key, f"must be true or false, not {value!r}")
+            raise ConfigError(path, key, "bool", value=value)
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(path, key, f"must be a number, not {value!r}")
+            raise ConfigError(path, key, "number", value=value)
         return float(value)
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(path, key, f"must be a whole number, not {value!r}")
+            raise ConfigError(path, key, "integer", value=value)
         return value
     if isinstance(default, Path):
         if not isinstance(value, str) or not value:
-            raise ConfigError(path, key, "must be a file path")
+            raise ConfigError(path, key, "file_path")
         return Path(value)
     if not isinstance(value, str):
-        raise ConfigError(path, key, f"must be a string, not {value!r}")
+        raise ConfigError(path, key, "string", value=value)
     return value
 
 
 def _check(config: Config) -> None:
     path = config.path
     if config.kiosk.language not in LANGS:
-        raise ConfigError(path, "kiosk.language", f"must be one of {', '.join(LANGS)}")
+        raise ConfigError(path, "kiosk.language", "one_of", choices=", ".join(LANGS))
     try:
         ZoneInfo(config.kiosk.timezone)
     except (ValueError, ZoneInfoNotFoundError):
-        raise ConfigError(path, "kiosk.timezone", "not a known time zone (e.g. Asia/Tokyo)") from None
-    if config.kiosk.idle_timeout < 30:
-        raise ConfigError(path, "kiosk.idle_timeout", "must be at least 30 seconds")
-    if not config.cups.queue.strip() or any(c in config.cups.queue for c in " /#\t"):
-        raise ConfigError(path, "cups.queue", "must be a CUPS queue name (no spaces, '/' or '#')")
+        raise ConfigError(path, "kiosk.timezone", "timezone") from None
+    if config.kiosk.idle_timeout < MIN_IDLE_TIMEOUT:
+        raise ConfigError(path, "kiosk.idle_timeout", "at_least_seconds", seconds=MIN_IDLE_TIMEOUT)
+    if not is_queue_name(config.cups.queue):
+        raise ConfigError(path, "cups.queue", "queue_name")
     for key, value in (("cups.timeout", config.cups.timeout), ("cups.max_wait", config.cups.max_wait),
                        ("fax.max_wait", config.fax.max_wait)):
         if value <= 0:
-            raise ConfigError(path, key, "must be more than 0")
+            raise ConfigError(path, key, "positive")
     if config.delivery.mode not in DELIVERY_MODES:
-        raise ConfigError(path, "delivery.mode", f"must be one of {', '.join(DELIVERY_MODES)}")
+        raise ConfigError(path, "delivery.mode", "one_of", choices=", ".join(DELIVERY_MODES))
     digits = config.fax.number.replace("-", "")
     if not digits.isascii() or not digits.isdigit() or not 9 <= len(digits) <= 11:
-        raise ConfigError(path, "fax.number", "must be digits and hyphens, e.g. 03-5689-0726")
+        raise ConfigError(path, "fax.number", "fax_number")
     prefix = config.fax.dial_prefix
     if prefix and (not prefix.isascii() or not prefix.isdigit() or len(prefix) > 4):
-        raise ConfigError(path, "fax.dial_prefix", "must be up to 4 digits (e.g. \"0\" for an outside line)")
-    if not config.fax.number_option or not config.fax.number_option.replace("-", "").isalnum():
-        raise ConfigError(path, "fax.number_option", "must be a CUPS option name (e.g. phone)")
-    if config.delivery.mode != "print" and (not config.fax.queue.strip() or " " in config.fax.queue):
-        raise ConfigError(path, "fax.queue", "must be a CUPS queue name when delivery.mode sends a FAX")
+        raise ConfigError(path, "fax.dial_prefix", "dial_prefix")
+    if not config.fax.number_option or not set(config.fax.number_option) <= OPTION_NAME_CHARS:
+        raise ConfigError(path, "fax.number_option", "option_name")
+    if (config.fax.queue or config.delivery.mode != "print") and not is_queue_name(config.fax.queue):
+        raise ConfigError(path, "fax.queue", "fax_queue_name")
 
 
 def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in _SECTIONS:
-            raise ConfigError(path, name, f"unknown section (known: {', '.join(_SECTIONS)})")
+            raise ConfigError(path, name, "unknown_section", known=", ".join(_SECTIONS))
         if not isinstance(value, dict):
-            raise ConfigError(path, name, "must be a [section]")
+            raise ConfigError(path, name, "not_section")
         cls = _SECTIONS[name]
         defaults = cls()
         known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, item in value.items():
             if key not in known:
-                raise ConfigError(path, f"{name}.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+                raise ConfigError(path, f"{name}.{key}", "unknown_key_known", known=", ".join(sorted(known)))
             values[key] = _coerce(path, f"{name}.{key}", item, getattr(defaults, key))
         sections[name] = cls(**values)
     config = Config(**sections, path=path)
@@ -196,16 +215,16 @@ def load(path: Path | None = None) -> Config:
         candidates = [Path(env)] if env else list(SEARCH_PATHS)
         path = next((p for p in candidates if p.is_file()), None)
         if path is None and env:
-            raise ConfigError(Path(env), "-", "file not found")
+            raise ConfigError(Path(env), "-", "not_found")
     if path is None:
         return Config()
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(path, "-", "file not found") from None
+        raise ConfigError(path, "-", "not_found") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, "-", f"not valid TOML: {error}") from None
+        raise ConfigError(path, "-", "not_toml", detail=str(error)) from None
     return from_dict(data, path)
 
 
@@ -214,7 +233,7 @@ def loads(text: str, path: Path | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, "-", f"not valid TOML: {error}") from None
+        raise ConfigError(path, "-", "not_toml", detail=str(error)) from None
     return from_dict(data, path)
 
 
@@ -223,7 +242,7 @@ def value_from_text(key: str, text: str, path: Path | None = None) -> Any:
     section, _, name = key.partition(".")
     cls = _SECTIONS.get(section)
     if cls is None or name not in {f.name for f in fields(cls)}:
-        raise ConfigError(path, key, "unknown key")
+        raise ConfigError(path, key, "unknown_key")
     default, text = getattr(cls(), name), text.strip()
     value: Any = text
     if isinstance(default, bool):
@@ -234,7 +253,7 @@ def value_from_text(key: str, text: str, path: Path | None = None) -> Any:
         except ValueError:
             pass
         if (isinstance(value, float) and value != value) or value in (float("inf"), float("-inf")):
-            raise ConfigError(path, key, f"must be a number, not {text!r}")
+            raise ConfigError(path, key, "number", value=text)
     _coerce(path, key, value, default)
     return value
 

@@ -50,10 +50,14 @@ class Progress:
 class Outcome:
     """How a delivery ended, in words the screens translate; ``seconds`` is how long the kiosk waited."""
 
-    # completed|canceled|aborted|stopped|timeout|unreachable|no-queue|rejecting|refused|other
+    # completed|canceled|aborted|stopped|timeout|lost|unreachable|no-queue|rejecting|refused|other
+    # ("lost": CUPS took the job, then stopped answering while it was followed -- e.g. cupsd died)
     kind: str
     job_id: int | None = None
     seconds: int = 0
+    # False while the job may still go out later: CUPS was lost before it finished, or cancelling it
+    # failed. The session keeps such jobs and cancels them before a retry and at its end.
+    settled: bool = True
 
     @property
     def ok(self) -> bool:
@@ -87,8 +91,13 @@ def deliver(
     stop: threading.Event | None = None,
     title: str = "INDICE application",
     options: dict[str, str] | None = None,
+    on_submitted: Callable[[int], None] | None = None,
 ) -> Outcome:
-    """Send ``document`` to ``target`` and follow the job until CUPS says how it ended."""
+    """Send ``document`` to ``target`` and follow the job until CUPS says how it ended.
+
+    ``on_submitted`` hears the job id as soon as CUPS has taken the job, before it is followed: whoever
+    holds the session can then cancel it whatever happens next.
+    """
     started = time.monotonic()
 
     def waited() -> int:
@@ -101,6 +110,8 @@ def deliver(
         log.warning("submit failed: %s (%s)", error.kind, error.detail)
         return Outcome(error.kind, None, waited())
     log.info("job %s submitted to %s", job_id, target.queue)
+    if on_submitted is not None:
+        on_submitted(job_id)
     last: printing.JobStatus | None = None
     try:
         for status in printing.follow(target, job_id, max_wait=max_wait, stop=stop):
@@ -109,15 +120,18 @@ def deliver(
                 on_progress(Progress(_phase(target, status), waited(), job_id))
     except PrintError as error:
         log.warning("following job %s failed: %s (%s)", job_id, error.kind, error.detail)
-        return Outcome(error.kind, job_id, waited())
+        # CUPS had the job and then went away (cupsd died, the link dropped): whether it printed is
+        # unknown, and a restarted cupsd resumes it from its spool -- so it is not settled.
+        kind = "lost" if error.kind == "unreachable" else error.kind
+        return Outcome(kind, job_id, waited(), settled=False)
     if last is None or not last.finished:
         log.warning("job %s not finished after %ss; cancelling it", job_id, waited())
         # A job left behind would print by surprise after the person has gone, or after their retry.
-        printing.purge(target, job_id)
+        settled = printing.purge(target, job_id)
         if last is not None and last.state is JobState.STOPPED:
-            return Outcome("stopped", job_id, waited())
-        return Outcome("timeout", job_id, waited())
+            return Outcome("stopped", job_id, waited(), settled=settled)
+        return Outcome("timeout", job_id, waited(), settled=settled)
     log.info("job %s finished: %s", job_id, last.state.name)
     if purge:
-        printing.purge(target, job_id)
+        printing.purge(target, job_id)  # history only: a finished job cannot go out again
     return Outcome(FINISHED_OUTCOME.get(last.state, "stopped"), job_id, waited())

@@ -29,6 +29,7 @@ Stdlib only.  ``python -m kiosk.democups`` runs one until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import select
 import shutil
@@ -66,6 +67,13 @@ mv -f "$1.env.tmp" "$1.env"
 exit 0
 """
 
+
+# IPP encoding (RFC 8010) of the one request this module sends itself.
+IPP_CUPS_GET_DEFAULT = 0x4001
+IPP_OPERATION_ATTRIBUTES = 0x01
+IPP_END_OF_ATTRIBUTES = 0x03
+IPP_TAG_CHARSET = 0x47
+IPP_TAG_LANGUAGE = 0x48
 
 TOOLS = (
     "cupsd", "ippeveprinter", "ipptool", "lpadmin", "lpstat",
@@ -116,6 +124,36 @@ def _port_open(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _ipp_attribute(tag: int, name: str, value: str) -> bytes:
+    raw_name, raw_value = name.encode(), value.encode()
+    return (bytes([tag]) + len(raw_name).to_bytes(2, "big") + raw_name
+            + len(raw_value).to_bytes(2, "big") + raw_value)
+
+
+def _scheduler_answers(port: int) -> bool:
+    """True if a CUPS scheduler on 127.0.0.1:``port`` answers an IPP request (RFC 8010 encoding).
+
+    CUPS-Get-Default is the smallest request every scheduler handles; any IPP answer (with no default
+    printer it is client-error-not-found) means the scheduler is up and processing requests.
+    """
+    request = (bytes([2, 0]) + IPP_CUPS_GET_DEFAULT.to_bytes(2, "big") + (1).to_bytes(4, "big")
+               + bytes([IPP_OPERATION_ATTRIBUTES])
+               + _ipp_attribute(IPP_TAG_CHARSET, "attributes-charset", "utf-8")
+               + _ipp_attribute(IPP_TAG_LANGUAGE, "attributes-natural-language", "en")
+               + bytes([IPP_END_OF_ATTRIBUTES]))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+    try:
+        connection.request("POST", "/", body=request, headers={"Content-Type": "application/ipp"})
+        response = connection.getresponse()
+        answer = response.read()
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+    return (response.status == 200 and response.getheader("Content-Type", "").startswith("application/ipp")
+            and len(answer) >= 8 and answer[0] in (1, 2) and answer[4:8] == (1).to_bytes(4, "big"))
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -206,8 +244,10 @@ class PrivateCups:
     @property
     def env(self) -> dict[str, str]:
         """Environment for CUPS client commands: this server, never the default."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CUPS_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CUPS_", "LC_", "LANG"))}
         env["CUPS_SERVER"] = self.server
+        # CUPS's tools speak the locale's language; their messages end up in our errors, so always English.
+        env["LC_ALL"] = "C"
         if self._dbus_address:
             env["DBUS_SYSTEM_BUS_ADDRESS"] = self._dbus_address
             env["DBUS_SESSION_BUS_ADDRESS"] = self._dbus_address
@@ -322,6 +362,16 @@ class PrivateCups:
         self._kill(self._cupsd, grace=10.0)
         self._cupsd = None
 
+    def kill_cups(self) -> None:
+        """Kill cupsd and its filters and backends at once (SIGKILL): a crash, not a shutdown."""
+        if self._cupsd is not None:
+            _signal_group(self._cupsd.pid, signal.SIGKILL)
+            self._cupsd.wait(timeout=10)
+            deadline = time.monotonic() + 3.0
+            while _group_alive(self._cupsd.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        self._cupsd = None
+
     def start_cups(self) -> None:
         """(Re)start cupsd on the same port; queue and job history persist."""
         if self._cupsd is not None and self._cupsd.poll() is None:
@@ -342,10 +392,9 @@ class PrivateCups:
                     f"cupsd exited with {self._cupsd.returncode}:\n"
                     f"{_tail(root / 'log' / 'cupsd.out')}\n{_tail(self.error_log)}"
                 )
-            # "lpstat -r" exits 0 either way; only its text tells.
-            if _port_open(self.port) and self._run_ok(
-                [tool("lpstat"), "-h", self.server, "-r"], expect="scheduler is running"
-            ):
+            # Asked over IPP, not through lpstat's words: lpstat translates them ("scheduler is running"
+            # is 「スケジューラーは動作中です」 under LANG=ja_JP.UTF-8).
+            if _scheduler_answers(self.port):
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"cupsd not ready in time:\n{_tail(self.error_log)}")
@@ -443,6 +492,9 @@ class PrivateCups:
                     "DefaultEncryption Never",
                     "PreserveJobFiles No",
                     "PreserveJobHistory Yes",
+                    # State (queues paused, jobs) written at once, not up to 30 s later: a cupsd that is
+                    # killed comes back as it was, as a site's would after a crash with time to save.
+                    "DirtyCleanInterval 0",
                     "MaxJobs 0",
                     "<Location />",
                     "  Order allow,deny",
@@ -554,16 +606,14 @@ class PrivateCups:
             except FileNotFoundError as exc:
                 raise RuntimeError(f"{cmd[0]} not installed: {exc}") from exc
 
-    def _run_ok(self, cmd: list[str], expect: str | None = None) -> bool:
+    def _run_ok(self, cmd: list[str]) -> bool:
         try:
             result = subprocess.run(
                 cmd, env=self.env, capture_output=True, text=True, timeout=5, check=False
             )
         except (subprocess.TimeoutExpired, OSError):
             return False
-        if result.returncode != 0:
-            return False
-        return expect is None or result.stdout.strip() == expect
+        return result.returncode == 0
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:

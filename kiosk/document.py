@@ -46,7 +46,6 @@ GUIDANCE_PDF_TITLE = "INDICE password guidance"
 FAX_PDF_TITLE = "INDICE password renewal application (FAX)"
 REMINDER_PDF_TITLE = "INDICE password FAX reminder"
 PDF_AUTHOR = "indice-kiosk"
-UMIN_PAGE_URL = "http://www.umin.ac.jp/id/idc_passwd/passwd_indice.htm"
 
 # Sizes in points. The FAX is the weakest link: values never below 12, Japanese labels never below 10.
 TITLE_SIZE = 17.0
@@ -398,9 +397,10 @@ def _application_story(
 
 
 def render_guidance(
-    *, lang: str, project: str, contact: str, font_path: Path, invariant: bool = False
+    *, lang: str, project: str, contact: str, page_url: str, font_path: Path, invariant: bool = False
 ) -> bytes:
-    """A one-page handout for someone who was never issued an INDICE password. No personal data."""
+    """A one-page handout for someone who was never issued an INDICE password (``page_url``: UMIN's page,
+    the ``umin.page`` setting). No personal data."""
 
     font_path = Path(font_path)
     load_font(font_path)
@@ -440,7 +440,7 @@ def render_guidance(
         [[[
             kit.para(_text(lang, "guidance.umin_page"), kit.body),
             kit.para(_text(other, "guidance.umin_page"), kit.body_small),
-            kit.para(UMIN_PAGE_URL, kit.value),
+            kit.para(escape(page_url), kit.value),
         ]]],
         colWidths=[180 * mm - 12],
         style=_grid_style(),

@@ -62,7 +62,8 @@ class JobRow:
 
 
 def target_for(config: Config, queue: str) -> PrintTarget:
-    return PrintTarget(server=config.cups.server or None, queue=queue, timeout=config.cups.timeout)
+    return PrintTarget(server=printing.cups_server(config.cups.server), queue=queue,
+                       timeout=config.cups.timeout)
 
 
 def configured_queues(config: Config) -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,6 +49,7 @@ __all__ = [
     "JobStatus",
     "PrintError",
     "PrintTarget",
+    "cups_server",
     "fax_options",
     "follow",
     "is_fax_queue",
@@ -56,7 +57,6 @@ __all__ = [
     "parse_server",
     "purge",
     "queue_info",
-    "server_from_env_or",
     "submit",
 ]
 
@@ -83,8 +83,8 @@ _PRINTER_ATTRS = [
 
 @dataclass(frozen=True)
 class PrintTarget:
-    """Where to print.  ``server``: "host:port", "host", "/path/to.sock" or None
-    (None => env CUPS_SERVER, else the libcups default)."""
+    """Where to print.  ``server``: "host:port", "host", "/path/to.sock" (as ``cups_server`` chose it)
+    or None (the libcups default)."""
 
     server: str | None
     queue: str
@@ -135,24 +135,26 @@ class PrintError(Exception):
 # --------------------------------------------------------------------- server
 
 
-def server_from_env_or(config_server: str | None) -> str | None:
-    """The server to use: env CUPS_SERVER if set, else the configured one, else
-    None (=> libcups default)."""
-    env = os.environ.get("CUPS_SERVER", "").strip()
-    if env:
-        return env
-    if config_server is not None and config_server.strip():
-        return config_server.strip()
-    return None
+def cups_server(configured: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The one rule for which CUPS server the kiosk and the console use (README, "Settings"):
+    ``cups.server`` from kiosk.toml, else ``$CUPS_SERVER``, else None.
+
+    None means no server was named: ``indice-kiosk`` then starts its demo CUPS (unless ``--demo-cups
+    never``, when libcups' own default -- client.conf or the local socket -- is used).
+    """
+    if configured is not None and configured.strip():
+        return configured.strip()
+    env = (os.environ if environ is None else environ).get("CUPS_SERVER", "").strip()
+    return env or None
 
 
 def parse_server(server: str | None) -> tuple[str | None, int | None]:
     """Split "host:port" / "[v6]:port" / "host" / "/socket" into (host, port).
 
-    An explicit server wins; None (or "") => env CUPS_SERVER, else (None, None)
-    meaning the libcups default (client.conf / local socket).
+    None (or "") => (None, None): the libcups default (client.conf / local socket).  Which server
+    to name is decided once, by ``cups_server``.
     """
-    server = (server or "").strip() or os.environ.get("CUPS_SERVER", "").strip()
+    server = (server or "").strip()
     if not server:
         return None, None
     if server.startswith("/"):  # domain socket
@@ -289,9 +291,19 @@ def submit(
     title: str = DEFAULT_TITLE,
     options: dict[str, str] | None = None,
 ) -> int:
-    """Send a PDF (bytes, no temp file) to ``target.queue``; return the job id."""
+    """Send a PDF (bytes, no temp file) to ``target.queue``; return the job id.
+
+    Every option is checked first (``check_option``): one that is not safe to send raises
+    PrintError("other") before CUPS is contacted.
+    """
     queue = target.queue
     opts = dict(options or {})
+    for name, value in opts.items():
+        try:
+            check_option(name, value)
+        except ValueError as error:
+            log.error("submit refused: %s", error)
+            raise PrintError("other", str(error)) from None
 
     def work(conn: cups.Connection) -> int:
         # Pre-check: for an unknown queue libcups' cupsCreateJob fails inside
@@ -393,14 +405,19 @@ def follow(
             time.sleep(pause)
 
 
-def purge(target: PrintTarget, job_id: int) -> None:
-    """Remove the job (and its history) from the server; errors are logged only."""
+def purge(target: PrintTarget, job_id: int) -> bool:
+    """Cancel the job and remove it (and its history) from the server. True when CUPS no longer has it
+    (purged now, or already gone); errors are logged, and False means it may still be there."""
     try:
         _call(target, "purge", lambda conn: conn.cancelJob(job_id, purge_job=True))
     except PrintError as exc:
+        if exc.kind == "no-queue":  # IPP not-found: CUPS has no such job (any more)
+            log.info("job %d: already gone", job_id)
+            return True
         log.warning("purge of job %d failed: %s (%s)", job_id, exc.kind, exc.detail)
-    else:
-        log.info("job %d purged", job_id)
+        return False
+    log.info("job %d purged", job_id)
+    return True
 
 
 def queue_info(target: PrintTarget) -> dict[str, Any]:
@@ -435,6 +452,40 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     return (str(value),)
 
 
+# -------------------------------------------------------------------- job options
+
+# What a job option may hold. CUPS hands job options on as one "name=value name=value" string that is
+# split again at spaces, quotes and braces (a value "03 5689 0726" dialled "03"), and cupsd
+# 2.4.2-3+deb12u10 (Debian 12, 2026) segfaults on a job whose option value holds a space. So the kiosk
+# sends nothing else: a name of ASCII letters, digits, "-" and "_"; a value of ASCII letters, digits and
+# a few separators -- never a space, a control character, a quote, a backslash or a brace.
+OPTION_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+OPTION_VALUE_CHARS = OPTION_NAME_CHARS | frozenset(".:+@/,=#*")
+
+
+# lpadmin's own rule for a queue name: printable, no space, and none of / \\ ? ' " # (they would end or
+# escape the queue's URI).
+_NOT_IN_QUEUE_NAMES = frozenset("/\\?'\"#")
+
+
+def is_queue_name(name: str) -> bool:
+    """True if ``name`` can be a CUPS queue name (lpadmin's rule); kiosk.toml's queues are checked with it."""
+    return bool(name) and all(ch.isprintable() and not ch.isspace() and ch not in _NOT_IN_QUEUE_NAMES
+                              for ch in name)
+
+
+def check_option(name: str, value: str) -> None:
+    """Raise ValueError unless ``name=value`` is safe to send to CUPS as a job option (see above).
+
+    The message names the option but never quotes the value (it may be a person's data)."""
+    if not name or not set(name) <= OPTION_NAME_CHARS:
+        raise ValueError("job option name is not letters, digits, '-' or '_'")
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"job option {name!r}: empty value")
+    if not set(value) <= OPTION_VALUE_CHARS:
+        raise ValueError(f"job option {name!r}: value holds a space, control or other unsafe character")
+
+
 # ------------------------------------------------------------------------ fax
 
 
@@ -465,8 +516,8 @@ def fax_options(number: str, dial_prefix: str = "", option: str = "phone") -> di
     Raises ValueError if the number has no digits, or prefix + number has
     fewer than FAX_MIN_DIGITS digits.
     """
-    if not option:
-        raise ValueError("fax option name must not be empty")
+    if not option or not set(option) <= OPTION_NAME_CHARS:
+        raise ValueError("fax option name must be letters, digits, '-' or '_'")
     for part in (number, dial_prefix):
         for ch in part:
             if ch.isdigit() and ch not in _ASCII_DIGITS:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiosk.application import Application, Checked, ConsentRecord, IdType, OnBehalfRecord, Route, check
+from kiosk.printing import PrintTarget
 
 log = logging.getLogger("kiosk.session")
 
+_JOBS_LOCK = threading.Lock()
+
 # Bumped whenever the consent text (UMIN's five rules or the kiosk's data note) changes.
-TERMS_VERSION = "umin-5rules+kiosk-1"
+TERMS_VERSION = "umin-5rules+kiosk-2"
 
 
 @dataclass
@@ -27,7 +31,8 @@ class Session:
     checked: Checked | None = None
     application: Application | None = None
     document: bytearray | None = None
-    jobs: list[int] = field(default_factory=list)
+    # Jobs CUPS took for this session that may still go out (see ``unsettled``), as (target, job id).
+    jobs: list[tuple[PrintTarget, int]] = field(default_factory=list)
     following_job: bool = False
     # The ways this application must leave the kiosk ("print", "fax"), and those CUPS reported completed.
     channels: tuple[str, ...] = ("print",)
@@ -93,6 +98,21 @@ class Session:
             self.document[:] = b"\0" * len(self.document)
             self.document = None
 
+    # --- jobs: a worker thread adds and settles them while the UI thread may wipe -------------------
+
+    def job_submitted(self, target: PrintTarget, job_id: int) -> None:
+        with _JOBS_LOCK:
+            self.jobs.append((target, job_id))
+
+    def job_settled(self, job_id: int) -> None:
+        with _JOBS_LOCK:
+            self.jobs[:] = [job for job in self.jobs if job[1] != job_id]
+
+    def unsettled(self) -> list[tuple[PrintTarget, int]]:
+        """The jobs that may still go out; every ending and every retry cancels them first."""
+        with _JOBS_LOCK:
+            return list(self.jobs)
+
     def wipe(self, reason: str) -> None:
         """Forget everything about the person. The language is kept only as the kiosk's next default."""
         for key in list(self.answers):
@@ -104,7 +124,8 @@ class Session:
         self.id_type = IdType.PERSONAL
         self.checked = None
         self.application = None
-        self.jobs.clear()
+        with _JOBS_LOCK:
+            self.jobs.clear()
         self.following_job = False
         self.channels = ("print",)
         self.delivered.clear()

@@ -94,7 +94,7 @@ class SettingsStore:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ConfigError(path, "-", "not UTF-8 text") from None
+            raise ConfigError(path, "-", "not_utf8") from None
         return Snapshot(loads(text, path), _digest(data), text)
 
     def check(self, path: Path, snapshot: Snapshot, changes: Mapping[str, object]) -> dict[str, ConfigError]:
@@ -253,9 +253,9 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(path, "-", "file not found") from None
+        raise ConfigError(path, "-", "not_found") from None
     except OSError as error:
-        raise ConfigError(path, "-", f"cannot be read: {error.strerror or error}") from None
+        raise ConfigError(path, "-", "unreadable", detail=error.strerror or str(error)) from None
 
 
 @contextlib.contextmanager

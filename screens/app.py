@@ -31,7 +31,7 @@ from kiosk.application import Application, IdType, Route
 from kiosk.config import Config
 from kiosk.delivery import Outcome, Progress
 from kiosk.flow import Step
-from kiosk.printing import PrintTarget
+from kiosk.printing import PrintTarget, cups_server
 from kiosk.session import Session
 from kiosk.text import t
 from screens.base import KioskScreen
@@ -106,6 +106,19 @@ def forget_drawn_text() -> int:
     return len(caches)
 
 
+def cancel_jobs(jobs: list[tuple[PrintTarget, int]]) -> list[int]:
+    """Cancel and purge each job; returns the ids CUPS no longer has (the others may still go out)."""
+    from kiosk.printing import purge
+
+    gone = []
+    for target, job_id in jobs:
+        if purge(target, job_id):
+            gone.append(job_id)
+        else:
+            log.warning("job %d may still go out: CUPS did not cancel it", job_id)
+    return gone
+
+
 class KioskApp(App[None], inherit_bindings=False):
     CSS_PATH = Path(styles.__file__).parent / "kiosk.tcss"
     TITLE = "indice-kiosk"
@@ -133,7 +146,7 @@ class KioskApp(App[None], inherit_bindings=False):
         # No smooth scrolling: over a slow SSH link every animation frame is a repaint to send.
         self.animation_level = "none"
         self.config = config
-        self.target = target or PrintTarget(server=config.cups.server or None, queue=config.cups.queue,
+        self.target = target or PrintTarget(server=cups_server(config.cups.server), queue=config.cups.queue,
                                             timeout=config.cups.timeout)
         self.fax_target = fax_target or PrintTarget(server=self.target.server, queue=config.fax.queue,
                                                     timeout=config.cups.timeout)
@@ -148,6 +161,7 @@ class KioskApp(App[None], inherit_bindings=False):
         self._pdf_engine_warming = False
         self._wipe_done = asyncio.Event()
         self._wipe_done.set()
+        self._cancellers: list[threading.Thread] = []
 
     def copy_to_clipboard(self, text: str) -> None:
         # Inputs copy with ctrl+c, and Textual sends copies to the terminal's clipboard (OSC 52), where
@@ -196,7 +210,7 @@ class KioskApp(App[None], inherit_bindings=False):
         ``notice`` is a catalogue key said once, in the person's language, over the welcome screen.
         """
         lang = self.session.lang
-        self.session.wipe(reason)
+        self.end_session(reason)
         self.session.lang = self.config.kiosk.language
         # Every step screen above welcome is popped and so discarded with what it held. Welcome itself
         # never holds personal data; it is only reset to the kiosk's language. Textual may keep a popped
@@ -306,12 +320,45 @@ class KioskApp(App[None], inherit_bindings=False):
             return Outcome("other")
         self.session.keep_document(pdf)
         del pdf
+        # A job an earlier attempt left with CUPS (the server was lost mid-job, or would not cancel it)
+        # could still go out: cancel it before sending again, so the applicant's retry is the only copy.
+        self.cancel_jobs(self.session.unsettled())
         target = self.fax_target if channel == delivery.FAX else self.target
         max_wait = fax.max_wait if channel == delivery.FAX else self.config.cups.max_wait
-        return delivery.deliver(target, bytes(self.session.document or b""), max_wait=max_wait,
-                                purge=self.config.cups.purge_jobs, on_progress=on_progress, stop=stop,
-                                title="INDICE fax" if channel == delivery.FAX else "INDICE application",
-                                options=options)
+        session = self.session
+        outcome = delivery.deliver(target, bytes(session.document or b""), max_wait=max_wait,
+                                   purge=self.config.cups.purge_jobs, on_progress=on_progress, stop=stop,
+                                   title="INDICE fax" if channel == delivery.FAX else "INDICE application",
+                                   options=options,
+                                   on_submitted=lambda job_id: session.job_submitted(target, job_id))
+        if outcome.settled and outcome.job_id is not None:
+            session.job_settled(outcome.job_id)
+        return outcome
+
+    def cancel_jobs(self, jobs: list[tuple[PrintTarget, int]]) -> None:
+        """Cancel and purge ``jobs`` (blocking: for a worker thread); those CUPS no longer has are dropped
+        from the session."""
+        for job_id in cancel_jobs(jobs):
+            self.session.job_settled(job_id)
+
+    def end_session(self, reason: str) -> None:
+        """Forget the person (``Session.wipe``) and cancel, in the background, every job of theirs that
+        could still go out. The screens are the caller's business (``wipe``)."""
+        leftovers = self.session.unsettled()
+        self.session.wipe(reason)
+        if leftovers:
+            worker = threading.Thread(target=cancel_jobs, args=(leftovers,),
+                                      name="cancel-leftovers", daemon=True)
+            self._cancellers.append(worker)
+            worker.start()
+
+    def finish_cancelling(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds in all) for the cancellations ``end_session`` started: the
+        process is about to exit and would take the daemon threads with it."""
+        deadline = time.monotonic() + timeout
+        for worker in self._cancellers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        self._cancellers = [worker for worker in self._cancellers if worker.is_alive()]
 
     def print_reminder(self) -> Outcome:
         from kiosk import document
@@ -327,7 +374,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
         project = self.config.project
         pdf = document.render_guidance(lang=self.session.lang, project=project.name, contact=project.contact,
-                                       font_path=self.config.document.font)
+                                       page_url=self.config.umin.page, font_path=self.config.document.font)
         return delivery.deliver(self.target, pdf, max_wait=self.config.cups.max_wait,
                                 purge=self.config.cups.purge_jobs, on_progress=lambda _p: None,
                                 title="INDICE guidance")
@@ -356,7 +403,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.session.wipe("quit")
+                self.end_session("quit")
                 self.exit()
 
         lang = self.session.lang
@@ -366,7 +413,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def _handle_exception(self, error: Exception) -> None:
         # An unexpected error ends the session like any other ending: wiped first.
-        self.session.wipe("unexpected error")
+        self.end_session("unexpected error")
         frame = error.__traceback__
         while frame is not None and frame.tb_next is not None:
             frame = frame.tb_next
@@ -378,14 +425,12 @@ class KioskApp(App[None], inherit_bindings=False):
     def _fatal_error(self) -> None:
         # Textual's report prints every local variable — the person's answers among them — to the
         # terminal, where the next person (or the scrollback) would see it. Say only what happened.
-        self._exit_renderables.append(Text(
-            "indice-kiosk stopped after an internal error; the session was erased. "
-            "Please tell the help desk."))
+        self._exit_renderables.append(Text(t(self.session.lang, "app.crashed")))
         self._close_messages_no_wait()
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.
-        self.session.wipe(sig.name)
+        self.end_session(sig.name)
         self.exit()
 
     # --- idleness ----------------------------------------------------------------------------

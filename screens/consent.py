@@ -14,7 +14,9 @@ from screens.base import KioskScreen
 from screens.prose import Prose
 
 RULES = ("consent.rule1", "consent.rule2", "consent.rule3", "consent.rule4", "consent.rule5")
-DATA_NOTES = ("consent.data1", "consent.data2", "consent.data3", "consent.data4")
+# What the kiosk does with the data; the second note names where the application goes, which depends on
+# the site's delivery mode (informed consent must name the FAX destination when the kiosk faxes).
+DATA_NOTES = ("consent.data1", "consent.data2.{mode}", "consent.data3", "consent.data4")
 
 
 class ConsentScreen(KioskScreen):
@@ -47,8 +49,10 @@ class ConsentScreen(KioskScreen):
                 if self.lang != "ja":
                     yield Prose(t(self.lang, "consent.rules_note"), classes="rule-en")
                 yield Prose(self.t("consent.data_heading"), classes="subheading")
+                config = self.kiosk.config
                 for key in DATA_NOTES:
-                    yield Prose("・" + self.t(key, queue=self.kiosk.target.queue), classes="rule")
+                    note = self.t(key.format(mode=config.delivery.mode), fax=config.fax.number)
+                    yield Prose("・" + note, classes="rule")
                 yield Prose("━" * 8, id="consent-end")
             yield Prose(self.t("consent.scroll_hint"), id="consent-hint")
         yield self.nav_buttons(

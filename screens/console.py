@@ -62,9 +62,7 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
 
     @property
     def server_name(self) -> str:
-        # The server the calls really go to: the configured one, else $CUPS_SERVER (see parse_server).
-        return (self.config.cups.server.strip() or printing.server_from_env_or(None)
-                or self.t("console.server.default"))
+        return printing.cups_server(self.config.cups.server) or self.t("console.server.default")
 
     def compose(self) -> ComposeResult:
         yield Static(self.t("console.title"), id="title-bar")
@@ -216,7 +214,7 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
                 self._job_action(button, job)
 
     def _queue_action(self, button: str, queue: str) -> None:
-        server, timeout = self.config.cups.server or None, self.config.cups.timeout
+        server, timeout = printing.cups_server(self.config.cups.server), self.config.cups.timeout
         if button == "enable":
             self._run_action("console.action.enable", queue,
                              lambda: operator.enable_queue(server, queue, timeout=timeout))
@@ -225,7 +223,7 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
                              lambda: operator.accept_queue(server, queue, timeout=timeout))
 
     def _job_action(self, button: str, job_id: int) -> None:
-        server, timeout = self.config.cups.server or None, self.config.cups.timeout
+        server, timeout = printing.cups_server(self.config.cups.server), self.config.cups.timeout
         if button == "cancel-job":
             purge = self.config.cups.purge_jobs
             self._run_action("console.action.cancel", str(job_id),

@@ -16,7 +16,7 @@ from screens.base import KioskScreen
 from screens.prose import Prose
 
 # Messages that have a FAX wording of their own; every fault reads the same for both, after the channel name.
-FAX_WORDED = frozenset({"submitting", "pending", "waiting", "held", "completed", "timeout"})
+FAX_WORDED = frozenset({"submitting", "pending", "waiting", "held", "completed", "timeout", "lost"})
 
 
 class SendScreen(KioskScreen):

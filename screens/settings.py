@@ -156,7 +156,8 @@ class SettingsScreen(Screen[None]):
     def _show_errors(self, problems: dict[str, ConfigError]) -> None:
         for key in EDITABLE:
             problem = problems.get(key)
-            text = self.t("settings.error", label=self.label(key), problem=problem.problem) if problem else ""
+            text = (self.t("settings.error", label=self.label(key), problem=problem.problem_in(self.lang))
+                    if problem else "")
             self.query_one(f"#{field_id(key)}-error", Prose).update(text)
             self.query_one(f"#{field_id(key)}").set_class(problem is not None, "-invalid-setting")
 
@@ -170,7 +171,7 @@ class SettingsScreen(Screen[None]):
             snapshot = self.store.load(self.path)
         except ConfigError as error:
             self.snapshot = None
-            self._status(self.t("settings.load_error", problem=str(error)))
+            self._status(self.t("settings.load_error", problem=error.text(self.lang)))
             return False
         self._fill(snapshot)
         return True
@@ -195,7 +196,7 @@ class SettingsScreen(Screen[None]):
             others = [error for key, error in problems.items() if key not in EDITABLE]
             status = self.t("settings.invalid")
             if others:
-                status += "\n" + "\n".join(str(error) for error in others)
+                status += "\n" + "\n".join(error.text(self.lang) for error in others)
             self._status(status)
             first = next((key for key in EDITABLE if key in problems), None)
             if first:
@@ -209,7 +210,7 @@ class SettingsScreen(Screen[None]):
             self.query_one("#reload", Button).focus()
             return
         except ConfigError as error:  # checked above; only a file that went away or turned unreadable
-            self._status(self.t("settings.write_error", problem=str(error)))
+            self._status(self.t("settings.write_error", problem=error.text(self.lang)))
             return
         except OSError as error:
             self._status(self.t("settings.write_error", problem=error.strerror or str(error)))

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from kiosk.application import FIELDS, GETA, Application, IdType, Route, check
+from kiosk.config import UminSettings
 from kiosk.document import (
     PDF_TITLE,
-    UMIN_PAGE_URL,
     pdf_text_for_review,
     render_application,
     render_guidance,
@@ -29,6 +29,7 @@ from kiosk.fonts import DEFAULT_FONT_PATH, load_font
 from kiosk.text import t
 from tests.pdfcheck import page_count, sized_runs, squash, text_at_least
 
+UMIN_PAGE_URL = UminSettings().page  # the umin.page default
 FONT = DEFAULT_FONT_PATH
 FAX = "03-5689-0726"
 NOW = datetime(2025, 1, 15, 10, 30)
@@ -199,7 +200,8 @@ def test_compatibility_ideograph_is_kept(sample: Application) -> None:
 
 def test_only_embedded_ipaexgothic(sample: Application, sample_pdf: bytes) -> None:
     group_pdf = render(group_application(sample))
-    guidance = render_guidance(lang="ja", project="架空プロジェクト", contact="事務局", font_path=FONT)
+    guidance = render_guidance(lang="ja", project="架空プロジェクト", contact="事務局",
+                               page_url=UMIN_PAGE_URL, font_path=FONT)
     for pdf in (sample_pdf, group_pdf, guidance):
         out = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
         rows = out.splitlines()[2:]
@@ -324,7 +326,8 @@ def test_any_text_renders(sample: Application, values: dict[str, str], group: bo
 def test_guidance_handout(sample: Application, lang: str) -> None:
     project = "架空研究プロジェクト"
     contact = "架空研究事務局 office@example.jp"
-    pdf = render_guidance(lang=lang, project=project, contact=contact, font_path=FONT, invariant=True)
+    pdf = render_guidance(lang=lang, project=project, contact=contact, page_url=UMIN_PAGE_URL, font_path=FONT,
+                          invariant=True)
     assert pdf.startswith(b"%PDF")
     assert page_count(pdf) == 1
     text = squash(pdf_text(pdf))
@@ -338,7 +341,9 @@ def test_guidance_handout(sample: Application, lang: str) -> None:
             assert squash(t("ja", f"field.{spec.key}")) not in text
     for value in sample.answers.values():
         assert squash(value) not in text
-    assert render_guidance(lang=lang, project=project, contact=contact, font_path=FONT, invariant=True) == pdf
+    again = render_guidance(lang=lang, project=project, contact=contact, page_url=UMIN_PAGE_URL,
+                            font_path=FONT, invariant=True)
+    assert again == pdf
 
 
 # ------------------------------------------------------------------------------------------- imports

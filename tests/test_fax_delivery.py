@@ -12,6 +12,7 @@ import io
 import time
 
 import cups as pycups
+import pytest
 from pypdf import PdfReader
 from textual.widgets import Button, Checkbox
 
@@ -30,6 +31,7 @@ from tests.pilot import (
     pdf_text,
     print_and_wait,
     shown,
+    start,
     submit_form,
     wait_for,
 )
@@ -218,3 +220,22 @@ def test_reminder_and_fax_documents_render_without_the_app() -> None:
     application = document.sample_application()
     fax_pdf = document.render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726")
     assert len(PdfReader(io.BytesIO(fax_pdf)).pages) >= 2
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("mode", ["print", "fax", "print+fax"])
+async def test_consent_names_where_the_application_goes(config: Config, mode: str, lang: str) -> None:
+    """Informed consent: in the FAX modes the data note names the FAX destination (UMIN Center and its
+    number); in print mode it says the form is only printed here."""
+    config = dataclasses.replace(with_mode(config, mode, number="03-5689-0726"),
+                                 kiosk=dataclasses.replace(config.kiosk, language=lang))
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        notes = " ".join(shown(p) for p in app.screen.query("Prose.rule") if shown(p).startswith("・"))
+    destination = {"ja": "FAX で UMIN センター（03-5689-0726）",
+                   "en": "by FAX from this kiosk to the UMIN Center (03-5689-0726)"}
+    printed_here = {"ja": "この施設のプリンターで印刷", "en": "printed here, on this office's printer"}
+    assert (destination[lang] in notes) == (mode != "print"), notes
+    assert (printed_here[lang] in notes) == (mode != "fax"), notes
+    assert config.cups.queue not in notes  # a queue name means nothing to the applicant

@@ -23,9 +23,9 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from kiosk.application import FIELDS, GETA, Application, IdType, Route
+from kiosk.config import UminSettings
 from kiosk.document import (
     FAX_PDF_TITLE,
-    UMIN_PAGE_URL,
     render_application,
     render_fax,
     render_reminder,
@@ -35,6 +35,7 @@ from kiosk.fonts import DEFAULT_FONT_PATH
 from kiosk.text import t
 from tests.pdfcheck import page_count, sized_runs, squash, text_at_least
 
+UMIN_PAGE_URL = UminSettings().page  # the umin.page default
 FONT = DEFAULT_FONT_PATH
 FAX = "03-5689-0726"
 FAX_DIGITS = "0356890726"

@@ -23,12 +23,12 @@ from kiosk.printing import (
     JobStatus,
     PrintError,
     PrintTarget,
+    cups_server,
     follow,
     job_status,
     parse_server,
     purge,
     queue_info,
-    server_from_env_or,
     submit,
 )
 from tests.pdfcheck import make_pdf
@@ -103,16 +103,42 @@ def test_parse_server() -> None:
     assert err.value.kind == "other"
 
 
-def test_server_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CUPS_SERVER", raising=False)
-    assert server_from_env_or(None) is None
-    assert server_from_env_or("cfg:631") == "cfg:631"
-    assert parse_server(None) == (None, None)
+def test_server_rule_is_the_readmes_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README, "Settings": ``cups.server``, else ``$CUPS_SERVER``, else the demo (None)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "The CUPS server is `cups.server`, else `$CUPS_SERVER`, else the demo CUPS" in readme
     monkeypatch.setenv("CUPS_SERVER", "envhost:7000")
-    assert server_from_env_or("cfg:631") == "envhost:7000"
-    assert parse_server(None) == ("envhost", 7000)
-    # An explicit PrintTarget.server always wins over the environment.
-    assert parse_server("127.0.0.1:6310") == ("127.0.0.1", 6310)
+    assert cups_server("cfg:631") == "cfg:631"  # kiosk.toml wins over the environment
+    assert cups_server("  cfg:631 ") == "cfg:631"
+    assert cups_server("") == "envhost:7000"
+    assert cups_server("   ") == "envhost:7000"
+    monkeypatch.delenv("CUPS_SERVER")
+    assert cups_server("") is None
+    assert cups_server("", {"CUPS_SERVER": " e:1 "}) == "e:1"
+    # No second rule below it: PrintTarget(server=None) means libcups' own default, not a second look at
+    # the environment.
+    monkeypatch.setenv("CUPS_SERVER", "envhost:7000")
+    assert parse_server(None) == (None, None)
+
+
+def test_kiosk_and_console_use_the_one_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk import operator
+    from kiosk.config import Config, CupsSettings
+    from screens.app import KioskApp
+
+    monkeypatch.setenv("CUPS_SERVER", "envhost:7000")
+    configured = Config(cups=CupsSettings(server="cfg:631"))
+    assert KioskApp(configured).target.server == "cfg:631"
+    assert KioskApp(configured).fax_target.server == "cfg:631"
+    assert operator.target_for(configured, "q").server == "cfg:631"
+    assert KioskApp(Config()).target.server == "envhost:7000"
+    assert operator.target_for(Config(), "q").server == "envhost:7000"
+    # Nothing else reads the variable: one rule, in one place.
+    root = Path(__file__).resolve().parent.parent
+    sources = [root / "indice_kiosk.py", *(root / "kiosk").rglob("*.py"), *(root / "screens").rglob("*.py")]
+    readers = sorted(str(path.relative_to(root)) for path in sources
+                     if "CUPS_SERVER" in path.read_text(encoding="utf-8"))
+    assert readers == ["kiosk/democups.py", "kiosk/printing.py"]  # democups only sets it for its own tools
 
 
 def test_job_status_finished() -> None:

@@ -24,6 +24,7 @@ import cups as pycups
 import pytest
 
 from kiosk.config import Config
+from kiosk.text import t
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -230,6 +231,21 @@ async def test_ending_unexpected_exception(config: Config, private_cups) -> None
     assert app.session.is_empty and app.session.answers == {}
     assert reached_printer(private_cups, token)
     assert_cups_history_clean(private_cups, token)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_an_unexpected_error_is_reported_in_the_persons_language(
+        config: Config, lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """What is left on the terminal after a crash is one sentence from the catalogue, in the language the
+    person was using -- not Textual's report (it prints every local variable, answers included)."""
+    app = new_app(dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, language=lang)))
+    with pytest.raises(ZeroDivisionError):
+        async with app.run_test(size=SIZE) as pilot:
+            await agree(pilot)
+            app.call_later(lambda: 1 / 0)
+            await pilot.pause(0.5)
+    left = "".join(capsys.readouterr().err.split())  # compared without the line breaks of its wrapping
+    assert left == "".join(t(lang, "app.crashed").split())
 
 
 def drive_real_process_to_done(term: Terminal, settings: Path, token: str) -> int:

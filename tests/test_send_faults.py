@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import time
+from collections.abc import Iterator
 
+import cups as pycups
+import pytest
 from textual.widgets import Button
 
 from kiosk.config import Config
+from kiosk.democups import PrivateCups
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -119,3 +124,63 @@ async def test_document_refused(config: Config, private_cups) -> None:
         finally:
             private_cups.lp_command("lpadmin", "-p", private_cups.queue, "-u", "allow:all")
         await retry_until_printed(pilot)
+
+
+@pytest.fixture
+def own_cups() -> Iterator[PrivateCups]:
+    """A cupsd of this test's own: the test kills it, and no other test may lose its server."""
+    cups = PrivateCups(keep_jobs=True, fax_queue="kiosk-fax")
+    cups.start()
+    try:
+        yield cups
+    finally:
+        cups.stop()
+
+
+def job_ids(cups: PrivateCups, which: str) -> set[int]:
+    return set(pycups.Connection(host=cups.host, port=cups.port).getJobs(which_jobs=which))
+
+
+@pytest.mark.parametrize("mode", ["print", "fax"])
+async def test_cupsd_dying_mid_job_is_a_fault_and_the_retry_is_the_only_copy(config: Config, own_cups,
+                                                                             mode: str) -> None:
+    """cupsd is killed (a crash, SIGKILL) while the job waits on a paused queue. The person gets a plain
+    sentence, their answers and a one-key retry. A restarted cupsd brings the old job back from its spool;
+    the retry cancels it first, so exactly one copy goes out."""
+    queue = own_cups.queue if mode == "print" else own_cups.fax_queue
+    assert queue is not None
+    config = dataclasses.replace(
+        config, cups=dataclasses.replace(config.cups, server=own_cups.server, queue=own_cups.queue),
+        fax=dataclasses.replace(config.fax, queue=own_cups.fax_queue),
+        delivery=dataclasses.replace(config.delivery, mode=mode))
+    own_cups.lp_command("cupsdisable", queue)
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, PERSON)
+        await submit_form(pilot)
+        await pilot.click("#confirm")
+        await wait_for(pilot, lambda: app.screen.id == "send")
+        await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status")))
+        [(_, first_job)] = app.session.unsettled()
+
+        own_cups.kill_cups()
+        await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
+        assert app.screen.outcome.kind == "lost"
+        assert "印刷サーバーが応答しなくなりました" in shown(app.screen.query_one("#send-status"))
+        assert "入力した内容は残っています" in shown(app.screen.query_one("#send-hint"))
+        assert app.screen.query_one("#retry", Button).display and app.focused.id == "retry"
+        assert app.session.answers["name_kanji"] == PERSON["name_kanji"]
+
+        own_cups.start_cups()
+        assert first_job in job_ids(own_cups, "not-completed")  # back from the spool: it would go out
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status")))
+        assert first_job not in job_ids(own_cups, "all")  # cancelled and purged before the retry
+        own_cups.lp_command("cupsenable", queue)
+        await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=40)
+        assert app.screen.outcome.kind == "completed"
+    time.sleep(1.0)  # anything else queued would have reached the virtual printer by now
+    assert len(own_cups.wait_received(1)) == 1
+    assert not app.session.unsettled()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from textual.widgets import Button, Checkbox, Input
 
-from kiosk.config import Config
+from kiosk.config import Config, UminSettings
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -211,7 +213,9 @@ async def test_no_step_after_consent_without_consent(config: Config, step: str) 
 
 
 async def test_not_issued_guidance_prints_a_handout_and_ends(config: Config, private_cups) -> None:
-    app = new_app(config)
+    # The handout prints UMIN's page from the umin.page setting (a site may point at a newer page).
+    page = "https://www.umin.ac.jp/kiosk-test/indice-page.htm"
+    app = new_app(dataclasses.replace(config, umin=UminSettings(page=page)))
     async with app.run_test(size=SIZE) as pilot:
         await agree(pilot)
         await choose(pilot, "not-issued")
@@ -223,7 +227,9 @@ async def test_not_issued_guidance_prints_a_handout_and_ends(config: Config, pri
         await pilot.click("#finish")
         await wait_for(pilot, lambda: app.screen.id == "welcome")
         assert not app.session.agreed
-    assert "JSOG" in pdf_text(private_cups.received()[-1].read_bytes())
+    handout = pdf_text(private_cups.received()[-1].read_bytes())
+    assert "JSOG" in handout
+    assert page in handout and UminSettings().page not in handout
 
 
 async def test_start_over_asks_then_wipes(config: Config) -> None:

@@ -25,6 +25,7 @@ from kiosk.settings_store import (
     backup_path,
     edit_in_place,
 )
+from kiosk.text import t
 from screens.prose import Prose
 from screens.settings import SettingsScreen, field_id
 
@@ -399,7 +400,9 @@ async def test_screen_shows_the_file_and_a_bad_fax_number_under_its_field(toml: 
         await type_into(pilot, "set-fax-number", "abc")
         await click(pilot, "#save")
         error = error_under(app, "fax.number")
-        assert error.startswith("UMIN センターの FAX 番号") and "digits" in error
+        # In the operator's language, label and problem alike.
+        assert error == "UMIN センターの FAX 番号（fax.number）：" + t("ja", "config.fax_number")
+        assert "digits" not in error
         # The error is right under the field it is about.
         field, shown = screen.query_one("#set-fax-number"), screen.query_one("#set-fax-number-error")
         assert list(field.parent.children).index(shown) == list(field.parent.children).index(field) + 1
@@ -465,7 +468,8 @@ async def test_screen_names_an_unknown_key_in_the_file(toml: Path) -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         text = status(app)
-        assert "printer" in text and "unknown section" in text and str(toml) in text
+        assert "printer" in text and "知らないセクションです" in text and str(toml) in text
+        assert "unknown section" not in text
         before = toml.read_bytes()
         await click(pilot, "#save")
         assert toml.read_bytes() == before

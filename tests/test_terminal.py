@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -81,3 +82,38 @@ def test_bad_settings_file_stops_with_a_clear_message(tmp_path: Path) -> None:
                             timeout=30, check=False)
     assert result.returncode == 2
     assert f"{settings}: cups.queue_name: unknown key" in result.stderr
+
+
+def test_bad_settings_file_is_explained_in_japanese_under_a_japanese_locale(tmp_path: Path) -> None:
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text('[cups]\nqueue_name = "x"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))} | {"LANG": "ja_JP.UTF-8"}
+    result = subprocess.run([str(COMMAND), "--config", str(settings)], capture_output=True, text=True,
+                            timeout=30, check=False, env=env)
+    assert result.returncode == 2
+    assert f"{settings}: cups.queue_name: 知らない項目です" in result.stderr
+
+
+def test_scripts_kiosk_starts_its_demo_cups_under_a_japanese_locale(terminal: Terminal,
+                                                                   tmp_path: Path) -> None:
+    """`LANG=ja_JP.UTF-8 ./scripts/kiosk`: the demo CUPS must not wait for lpstat's English words."""
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text('[kiosk]\nlanguage = "ja"\n', encoding="utf-8")  # no CUPS server: the demo starts
+    # CUPS's own tools do answer in Japanese here (even where the locale is not generated).
+    probe = subprocess.run(["lpstat", "-h", "127.0.0.1:9", "-r"], capture_output=True, text=True, check=False,
+                           env={"PATH": os.environ["PATH"], "LANG": "ja_JP.UTF-8"})
+    assert "スケジューラー" in probe.stdout + probe.stderr
+    before = cupsd_count()
+    terminal.start(f"env -u CUPS_SERVER -u LC_ALL -u LC_MESSAGES LANG=ja_JP.UTF-8 TERM=xterm-256color "
+                   f"{ROOT / 'scripts' / 'kiosk'} --config {settings} --allow-quit; "
+                   "echo KIOSK-EXITED; sleep 30")
+    screen = terminal.wait_for("はじめる", timeout=60)
+    assert "デモ用プリンターに送信します" in screen
+    terminal.keys("C-q")
+    terminal.wait_for("はい、終了する")
+    terminal.keys("Right", "Enter")
+    terminal.wait_for("KIOSK-EXITED")
+    deadline = time.monotonic() + 10
+    while cupsd_count() != before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert cupsd_count() == before
