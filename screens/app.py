@@ -185,6 +185,13 @@ class KioskApp(App[None], inherit_bindings=False):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._on_signal, sig)
+            # A kiosk is never suspended (ctrl+z is a key in raw mode anyway), and Textual's SIGCONT
+            # handler must not run: when the terminal hangs up, the kernel sends the session leader SIGHUP
+            # *and* SIGCONT, and that handler restarts application mode on the dead terminal -- a second
+            # output thread that dies on EIO, so the exit then blocks forever writing to a full queue
+            # while holding the person's data (seen: `kill -9` of the SSH client's pty, 1 in 2 runs).
+            signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+            signal.signal(signal.SIGCONT, signal.SIG_DFL)
 
     @property
     def step(self) -> str | None:

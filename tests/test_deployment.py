@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shlex
@@ -253,7 +254,11 @@ def test_sighup_in_an_ssh_session_ends_the_kiosk_promptly(private_cups, tmp_path
     wait_pane_dead(term, 10)  # script ended with it: nothing left behind in the session
 
 
-def test_terminal_hangup_ends_the_kiosk_without_spinning(private_cups, tmp_path: Path, terminals) -> None:
+# The kernel sends the hung-up session leader SIGHUP and SIGCONT; before the kiosk reset SIGCONT, Textual's
+# handler restarted its output on the dead terminal and the exit hung in 1 run of 2: a few runs catch it.
+@pytest.mark.parametrize("attempt", range(4))
+def test_terminal_hangup_ends_the_kiosk_without_spinning(private_cups, tmp_path: Path, terminals,
+                                                         attempt: int) -> None:
     """The pty master goes away (sshd killed, network gone): the kernel hangs up the kiosk's terminal."""
     settings = write_settings(tmp_path, private_cups)
     term = open_terminal(terminals, "pty-hup")
@@ -265,7 +270,11 @@ def test_terminal_hangup_ends_the_kiosk_without_spinning(private_cups, tmp_path:
     before = cpu_seconds(pid)
     assert before is not None
     os.kill(script_pid, signal.SIGKILL)  # the master side closes; the kiosk's session leader gets SIGHUP
-    took = wait_exit_without_spinning(pid, before)
+    try:
+        took = wait_exit_without_spinning(pid, before)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # a kiosk stuck with a caller's data must not outlive the test
     assert took < 5, f"{took:.1f} s to exit after the hang-up"
 
 
