@@ -197,6 +197,10 @@ def normalize(key: str, value: str) -> str:
     elif kind == "email":
         value = value.strip()
     elif kind == "kana":
+        # Romaji (what a keyboard without an input method types) and hiragana become katakana, as UMIN's
+        # forms want the reading; jaconv knows Hepburn with its variants (ohno -> オオノ, satoh -> サトウ).
+        if re.search("[A-Za-zＡ-Ｚａ-ｚ]", value):
+            value = jaconv.alphabet2kana(jaconv.z2h(value, kana=False, ascii=True, digit=False).lower())
         value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
         value = jaconv.hira2kata(value).replace(" ", "\u3000").strip("\u3000 ")
         value = re.sub("\u3000{2,}", "\u3000", value)

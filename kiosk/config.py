@@ -103,6 +103,15 @@ class ProjectSettings:
 
 
 @dataclass(frozen=True)
+class InputSettings:
+    """[input]: kana-kanji conversion in the form's Japanese fields (the kiosk's own mozc), and the user
+    mozc runs as when the kiosk itself runs as root (mozc refuses root)."""
+
+    kana: bool = True
+    mozc_user: str = "indice-ime"
+
+
+@dataclass(frozen=True)
 class DocumentSettings:
     """[document]: the TrueType font embedded in every PDF."""
 
@@ -120,6 +129,7 @@ class Config:
     umin: UminSettings = field(default_factory=UminSettings)
     project: ProjectSettings = field(default_factory=ProjectSettings)
     document: DocumentSettings = field(default_factory=DocumentSettings)
+    input: InputSettings = field(default_factory=InputSettings)
     path: Path | None = None
 
 
@@ -131,6 +141,7 @@ _SECTIONS: dict[str, type] = {
     "umin": UminSettings,
     "project": ProjectSettings,
     "document": DocumentSettings,
+    "input": InputSettings,
 }
 
 

@@ -31,6 +31,8 @@ from kiosk.application import Application, IdType, Route
 from kiosk.config import Config
 from kiosk.delivery import Outcome, Progress
 from kiosk.flow import Step
+from kiosk.ime import ImeUnavailable, Mozc
+from kiosk.ime import available as ime_available
 from kiosk.printing import PrintTarget, cups_server
 from kiosk.session import Session
 from kiosk.text import t
@@ -66,13 +68,24 @@ IDLE_WARNING_SECONDS = 30
 
 def scrub(screen: Screen[object]) -> None:
     """Empty every field and every text a screen shows: what a person typed must not outlive the wipe."""
+    # The form's widgets, imported when the form is first shown (not at start-up).
+    from textual.widgets import OptionList
+
+    from screens.form_input import KanaInput, Preedit
+
     for widget in screen.query("*"):
+        if isinstance(widget, KanaInput):
+            widget.state = None  # what was being composed, and its candidates
         if isinstance(widget, Input):
             widget.value = ""
         elif isinstance(widget, Prose):
             widget.update("")
         elif isinstance(widget, Checkbox):
             widget.value = False
+        elif isinstance(widget, Preedit):
+            widget.show(())
+        elif isinstance(widget, OptionList):
+            widget.clear_options()
 
 
 # Rich, Textual and our Prose memoise what they draw in functools caches keyed by the text or by the
@@ -162,6 +175,10 @@ class KioskApp(App[None], inherit_bindings=False):
         self._wipe_done = asyncio.Event()
         self._wipe_done.set()
         self._cancellers: list[threading.Thread] = []
+        # The session's own mozc (kana-kanji conversion), started on first use, stopped at every ending.
+        self._mozc: Mozc | None = None
+        self._mozc_failed = False
+        self._mozc_lock = threading.Lock()
 
     def copy_to_clipboard(self, text: str) -> None:
         # Inputs copy with ctrl+c, and Textual sends copies to the terminal's clipboard (OSC 52), where
@@ -349,15 +366,50 @@ class KioskApp(App[None], inherit_bindings=False):
             self.session.job_settled(job_id)
 
     def end_session(self, reason: str) -> None:
-        """Forget the person (``Session.wipe``) and cancel, in the background, every job of theirs that
-        could still go out. The screens are the caller's business (``wipe``)."""
+        """Forget the person (``Session.wipe``), stop their mozc (its profile is deleted), and cancel, in
+        the background, every job of theirs that could still go out. The screens are ``wipe``'s business."""
         leftovers = self.session.unsettled()
         self.session.wipe(reason)
-        if leftovers:
-            worker = threading.Thread(target=cancel_jobs, args=(leftovers,),
-                                      name="cancel-leftovers", daemon=True)
+        with self._mozc_lock:
+            mozc, self._mozc, self._mozc_failed = self._mozc, None, False
+        if leftovers or mozc is not None:
+            worker = threading.Thread(target=self._close_after, args=(leftovers, mozc),
+                                      name="end-session", daemon=True)
             self._cancellers.append(worker)
             worker.start()
+
+    @staticmethod
+    def _close_after(leftovers: list[tuple[PrintTarget, int]], mozc: Mozc | None) -> None:
+        if mozc is not None:
+            mozc.close()
+        cancel_jobs(leftovers)
+
+    # --- Japanese input ----------------------------------------------------------------------
+
+    def mozc(self) -> Mozc | None:
+        """The session's running mozc, started on first use; None when conversion is off or unavailable
+        (the fields then take letters as typed)."""
+        settings = self.config.input
+        if not settings.kana:
+            return None
+        with self._mozc_lock:
+            if self._mozc is None and not self._mozc_failed:
+                try:
+                    if not ime_available():
+                        raise ImeUnavailable("mozc is not installed (mozc-server, emacs-mozc-bin)")
+                    mozc = Mozc(run_as=settings.mozc_user)
+                    mozc.start()
+                except ImeUnavailable as error:
+                    log.warning("kana input unavailable: %s", error)
+                    self._mozc_failed = True
+                else:
+                    self._mozc = mozc
+            return self._mozc
+
+    def warm_mozc(self) -> None:
+        """Start the session's mozc in a thread while the form is read (the first key then does not wait)."""
+        if self.config.input.kana and self._mozc is None and not self._mozc_failed:
+            self.run_worker(self.mozc, thread=True, group="mozc")
 
     def finish_cancelling(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds in all) for the cancellations ``end_session`` started: the

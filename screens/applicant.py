@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label
@@ -14,35 +14,16 @@ from kiosk.application import FIND_ID_KEYS, IDENTITY_KEYS, IdType, Problem, Rout
 from kiosk.delivery import channels_for
 from kiosk.flow import Step
 from screens.base import KioskScreen
+from screens.form_input import FormInput, JapaneseField, KanaInput
 from screens.prose import Prose
 
 MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
              "phone", "email")
 
 
-class FormInput(Input):
-    """An answer field. Nothing typed or pasted is drawn raw, and a multi-line paste keeps every line."""
-
-    def on_mount(self) -> None:
-        # A steady cursor (the focused field is also framed in the accent colour): a blinking one redraws
-        # the line twice a second for as long as the form is open, ~300 bytes a second over an operator's
-        # SSH link and most of the kiosk's idle CPU (bench/RESULTS.md, row 6).
-        self.cursor_blink = False
-
-    def _on_paste(self, event: events.Paste) -> None:
-        # Textual keeps only a paste's first line; an address pasted from an e-mail has several.
-        if event.text:
-            text = model.defuse(event.text)
-            if self.selection.is_empty:
-                self.insert_text_at_cursor(text)
-            else:
-                self.replace(text, *self.selection)
-        event.stop()
-        event.prevent_default()  # Input's own handler would insert the first line again
-
-
 class ApplicantScreen(KioskScreen):
-    KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "next", "key.next")]
+    KEYS: ClassVar = [("escape", "back", "key.back"), ("f2", "toggle_kana", "key.kana"),
+                      ("f10", "next", "key.next")]
 
     @classmethod
     def step_id(cls) -> str:
@@ -54,6 +35,8 @@ class ApplicantScreen(KioskScreen):
         with VerticalScroll(id="body"):
             yield Prose(self.t("applicant.heading"), classes="heading")
             yield Prose(self.t("applicant.intro"), classes="note")
+            if self.kana_offered:
+                yield Prose(self.t("kana.hint"), id="kana-hint", classes="note")
             if session.route is Route.INDICE_ONLY:
                 yield Prose(self.t("applicant.indice_only_note"), id="general-password-note", classes="note")
             for key in MAIN_KEYS:
@@ -80,28 +63,50 @@ class ApplicantScreen(KioskScreen):
         )
         yield from self.compose_footer()
 
+    @property
+    def kana_offered(self) -> bool:
+        return self.kiosk.config.input.kana
+
     def _field(self, key: str) -> Vertical:
         session = self.kiosk.session
         required = model.required_when_shown(key, session.route or Route.INDICE_ONLY)
-        mark = " *" if required else self.t("optional")
+        label = self.t(f"field.{key}") + (" *" if required else self.t("optional"))
+        settings = {
+            "value": session.answers.get(key, ""),
+            "placeholder": self.t(f"placeholder.{key}"),
+            "id": key,
+            # Long enough for any honest answer, short enough that a paste cannot flood the form.
+            "max_length": model.FIELD_BY_KEY[key].max_len * 4,
+            "select_on_focus": False,
+            "compact": True,
+        }
+        problem = Prose("", id=f"problem-{key}", classes="problem")
+        if self.kana_offered and model.FIELD_BY_KEY[key].kind == "text":
+            # Japanese text: typed through the kiosk's own mozc while kana input is on (F2 switches it).
+            field = KanaInput(self.kiosk.mozc, **settings)
+            field.kana = self.lang == "ja"
+            return JapaneseField(label, field, problem, kana_label=self.t("kana.switch_on"),
+                                 plain_label=self.t("kana.switch_off"), reading=self.t("kana.reading"),
+                                 id=f"field-{key}", classes="field")
         return Vertical(
-            Horizontal(
-                Label(self.t(f"field.{key}") + mark, classes="field-label"),
-                FormInput(
-                    value=session.answers.get(key, ""),
-                    placeholder=self.t(f"placeholder.{key}"),
-                    id=key,
-                    # Long enough for any honest answer, short enough that a paste cannot flood the form.
-                    max_length=model.FIELD_BY_KEY[key].max_len * 4,
-                    select_on_focus=False,
-                    compact=True,
-                ),
-                classes="field-row",
-            ),
-            Prose("", id=f"problem-{key}", classes="problem"),
+            Horizontal(Label(label, classes="field-label"), FormInput(**settings), classes="field-row"),
+            problem,
             id=f"field-{key}",
             classes="field",
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_kana":
+            return self.kana_offered  # not offered: not on the key line either
+        return True
+
+    def action_toggle_kana(self) -> None:
+        """F2: kana input on or off, for every Japanese field at once (as an input method's key would)."""
+        fields = list(self.query(KanaInput))
+        if fields:
+            kana = not fields[0].kana
+            for field in fields:
+                field.kana = kana
 
     def on_mount(self) -> None:
         self._update_sections()
@@ -109,6 +114,8 @@ class ApplicantScreen(KioskScreen):
         self.query_one(f"#{first}", Input).focus()
         # Load the font in the background so the first "cannot be printed" check does not stall typing.
         self.app.call_later(self.kiosk.warm_pdf_engine)
+        if self.kana_offered:
+            self.app.call_later(self.kiosk.warm_mozc)
 
     def _update_sections(self) -> None:
         session = self.kiosk.session

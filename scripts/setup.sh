@@ -9,8 +9,9 @@ VENV="${INDICE_KIOSK_VENV:-$ROOT/.venv}"
 
 # libcups2-dev and a compiler build pycups; cups + cups-ipp-utils + dbus give the demo/test CUPS and its
 # virtual printer; the font is embedded in every PDF.
+# mozc-server + emacs-mozc-bin are the kiosk's own kana-kanji conversion (kiosk/ime.py).
 APT_PACKAGES="python3 python3-venv python3-dev gcc libcups2-dev cups cups-client cups-filters cups-ipp-utils
-dbus fonts-ipaexfont-gothic tzdata ${APT_EXTRA:-}"
+dbus fonts-ipaexfont-gothic tzdata mozc-server emacs-mozc-bin ${APT_EXTRA:-}"
 
 missing=""
 for pkg in $APT_PACKAGES; do
@@ -24,6 +25,13 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+
+# mozc refuses to run as root: a kiosk started as root (the demo, the tests) runs it as this user
+# (kiosk.toml [input] mozc_user). A site's kiosk runs as its own user and does not need it.
+if [ "$(id -u)" = 0 ] && ! getent passwd indice-ime >/dev/null; then
+    echo "setup: creating the system user indice-ime (runs mozc for a kiosk started as root)" >&2
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin indice-ime
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -130,7 +130,7 @@ TEXT: dict[str, str] = {
     "doc.on_behalf_value": "operator {operator}, {when}",
     "placeholder.umin_id": "e.g. yamada-tky",
     "placeholder.name_kanji": "e.g. 山田 太郎",
-    "placeholder.name_kana": "e.g. ヤマダ タロウ (hiragana is fine)",
+    "placeholder.name_kana": "e.g. ヤマダ タロウ (hiragana or romaji is fine)",
     "placeholder.name_roman": "e.g. Taro Yamada",
     "placeholder.institution": "e.g. The University of Tokyo Hospital",
     "placeholder.department": "e.g. Obstetrics and Gynecology",
@@ -149,7 +149,7 @@ TEXT: dict[str, str] = {
     "problem.too_long": "Too long; please shorten it.",
     "problem.bad_chars": "Contains characters that cannot be used (control or invisible characters). Please retype it.",
     "problem.umin_id_shape": "A UMIN ID looks like “yamada-tky”: lowercase letters or digits with one hyphen.",
-    "problem.kana_only": "Please use katakana (hiragana is converted for you).",
+    "problem.kana_only": "Please use katakana (hiragana and romaji are converted for you).",
     "problem.roman_only": "Please use roman letters (A–Z).",
     "problem.phone_shape": "Use digits and hyphens, e.g. 03-1234-5678.",
     "problem.email_shape": "This does not look like an e-mail address (e.g. yamada@example.ac.jp).",
@@ -420,4 +420,10 @@ TEXT: dict[str, str] = {
     "config.not_toml": "not valid TOML: {detail}",
     "config.not_utf8": "not UTF-8 text",
     "config.unreadable": "cannot be read: {detail}",
+    # --- Japanese input in the form ---
+    "key.kana": "かな/ABC",
+    "kana.switch_on": "かな",
+    "kana.switch_off": "ABC",
+    "kana.reading": "Typing: ",
+    "kana.hint": "Japanese fields: romaji you type becomes kana, Space converts it to kanji (pick a candidate by its number or a click), Enter confirms. F2 or the かな button switches between かな and ABC.",
 }

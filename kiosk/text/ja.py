@@ -128,7 +128,7 @@ TEXT: dict[str, str] = {
     "doc.on_behalf_value": "担当 {operator}　{when}",
     "placeholder.umin_id": "例：yamada-tky",
     "placeholder.name_kanji": "例：山田 太郎",
-    "placeholder.name_kana": "例：ヤマダ タロウ（ひらがなでも可）",
+    "placeholder.name_kana": "例：ヤマダ タロウ（ひらがな・ローマ字でも可）",
     "placeholder.name_roman": "例：Taro Yamada",
     "placeholder.institution": "例：東京大学医学部附属病院",
     "placeholder.department": "例：産婦人科",
@@ -147,7 +147,7 @@ TEXT: dict[str, str] = {
     "problem.too_long": "長すぎます。短くしてください。",
     "problem.bad_chars": "使えない文字（制御文字や見えない文字）が含まれています。入力し直してください。",
     "problem.umin_id_shape": "UMIN ID は「yamada-tky」のように、英小文字・数字とハイフン 1 つです。",
-    "problem.kana_only": "カタカナで入力してください（ひらがなは自動で変換します）。",
+    "problem.kana_only": "カタカナで入力してください（ひらがな・ローマ字は自動で変換します）。",
     "problem.roman_only": "ローマ字（半角英字）で入力してください。",
     "problem.phone_shape": "電話番号は数字とハイフンで入力してください（例：03-1234-5678）。",
     "problem.email_shape": "メールアドレスの形が正しくありません（例：yamada@example.ac.jp）。",
@@ -418,4 +418,10 @@ TEXT: dict[str, str] = {
     "config.not_toml": "TOML として読めません：{detail}",
     "config.not_utf8": "UTF-8 のテキストではありません",
     "config.unreadable": "読めません：{detail}",
+    # --- 日本語入力（フォーム） ---
+    "key.kana": "かな/ABC",
+    "kana.switch_on": "かな",
+    "kana.switch_off": "ABC",
+    "kana.reading": "変換中：",
+    "kana.hint": "日本語の欄は、ローマ字で打つと かな になり、スペースで漢字に変換します（候補は番号かクリックで選ぶ）。Enter で確定。F2 か「かな」ボタンで かな／ABC を切り替えます。",
 }
