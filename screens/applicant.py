@@ -14,7 +14,7 @@ from kiosk.application import FIND_ID_KEYS, IDENTITY_KEYS, IdType, Problem, Rout
 from kiosk.delivery import channels_for
 from kiosk.flow import Step
 from screens.base import KioskScreen
-from screens.form_input import FormInput, JapaneseField, KanaInput
+from screens.form_input import FormInput, JapaneseField, KanaInput, switch_kana
 from screens.prose import Prose
 
 MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
@@ -32,7 +32,9 @@ class ApplicantScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         session = self.kiosk.session
         yield from self.compose_header()
-        with VerticalScroll(id="body"):
+        # The form itself takes no focus: a click beside a field (or on a candidate under it) must not take
+        # the focus from the field being typed in; the wheel still scrolls it, and focus scrolls to fields.
+        with VerticalScroll(id="body", can_focus=False):
             yield Prose(self.t("applicant.heading"), classes="heading")
             yield Prose(self.t("applicant.intro"), classes="note")
             if self.kana_offered:
@@ -102,11 +104,7 @@ class ApplicantScreen(KioskScreen):
 
     def action_toggle_kana(self) -> None:
         """F2: kana input on or off, for every Japanese field at once (as an input method's key would)."""
-        fields = list(self.query(KanaInput))
-        if fields:
-            kana = not fields[0].kana
-            for field in fields:
-                field.kana = kana
+        switch_kana(self)
 
     def on_mount(self) -> None:
         self._update_sections()

@@ -105,8 +105,10 @@ class KanaInput(FormInput):
 
     def choose(self, index: int) -> None:
         """Commit candidate ``index`` (a click in the list)."""
+        if not self.composing:
+            return
         mozc = self._provider()
-        if mozc is None or not self.composing:
+        if mozc is None:
             return
         try:
             self._choose(mozc, index)
@@ -125,23 +127,15 @@ class KanaInput(FormInput):
 
     def commit(self) -> None:
         """Put what is being composed into the field as it is shown (leaving the field does this too)."""
+        if not self.composing:
+            return  # (and no mozc is started for nothing: a wiped field blurs as its screen goes)
         mozc = self._provider()
-        if mozc is None or not self.composing:
+        if mozc is None:
             return
         try:
             self._show(mozc.key("enter"))
         except ImeUnavailable:
             self._lost()
-
-    def cancel(self) -> None:
-        """Forget what is being composed (the session ends, or kana input is switched off)."""
-        mozc = self._provider()
-        try:
-            while mozc is not None and self.composing:
-                self._show(mozc.key("escape"))
-        except ImeUnavailable:
-            self._lost()
-        self._set_state(None)
 
     def _show(self, state: ImeState) -> None:
         if state.committed:
@@ -164,6 +158,15 @@ class KanaInput(FormInput):
     def watch_kana(self, kana: bool) -> None:
         if not kana and self.composing:
             self.commit()
+
+
+def switch_kana(screen: Widget) -> None:
+    """Kana input on or off in every Japanese field of ``screen`` at once, as an input method's key does."""
+    fields = list(screen.query(KanaInput))
+    if fields:
+        kana = not fields[0].kana
+        for field in fields:
+            field.kana = kana
 
 
 class Preedit(Widget):
@@ -225,7 +228,7 @@ class JapaneseField(Vertical):
     @on(Button.Pressed, ".kana-switch")
     def _switch(self, event: Button.Pressed) -> None:
         event.stop()
-        self.field.kana = not self.field.kana
+        switch_kana(self.screen)
         self.field.focus()
 
     @on(KanaInput.Composition)

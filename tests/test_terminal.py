@@ -28,19 +28,29 @@ def terminal() -> Iterator[Terminal]:
     term.close()
 
 
-def cupsd_count() -> int:
-    return len(subprocess.run(["pgrep", "-x", "cupsd"], capture_output=True, text=True).stdout.split())
+def cupsd_pids() -> set[int]:
+    """Every cupsd on the machine (other tests' private ones come and go: compare sets, not counts)."""
+    return {int(pid) for pid in
+            subprocess.run(["pgrep", "-x", "cupsd"], capture_output=True, text=True).stdout.split()}
+
+
+def wait_gone(pids: set[int], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while pids & cupsd_pids() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not pids & cupsd_pids(), "the demo CUPS outlived the kiosk"
 
 
 def test_kiosk_command_with_demo_cups_runs_quits_and_clears(terminal: Terminal, tmp_path: Path) -> None:
     settings = tmp_path / "kiosk.toml"
     settings.write_text('[kiosk]\nlanguage = "ja"\n', encoding="utf-8")  # no CUPS server: the demo starts
-    before = cupsd_count()
+    before = cupsd_pids()
     terminal.start(f"env -u CUPS_SERVER TERM=xterm-256color {COMMAND} --config {settings} --allow-quit; "
                    "echo KIOSK-EXITED; sleep 30")
     screen = terminal.wait_for("はじめる")
     assert "デモ用プリンターに送信します" in screen  # the person sees it is the demo printer
-    assert cupsd_count() == before + 1
+    demo = cupsd_pids() - before
+    assert len(demo) == 1
     terminal.keys("Enter")
     terminal.wait_for("パスワードの取扱いについて")
     terminal.keys("End", "F10")
@@ -69,10 +79,7 @@ def test_kiosk_command_with_demo_cups_runs_quits_and_clears(terminal: Terminal, 
     terminal.wait_for("KIOSK-EXITED")
     # The screen and the scrollback were cleared on the way out, and the demo CUPS is gone.
     assert "canary-zq7" not in terminal.screen(history=True)
-    deadline = time.monotonic() + 10
-    while cupsd_count() != before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert cupsd_count() == before
+    wait_gone(demo)
 
 
 def test_bad_settings_file_stops_with_a_clear_message(tmp_path: Path) -> None:
@@ -103,17 +110,16 @@ def test_scripts_kiosk_starts_its_demo_cups_under_a_japanese_locale(terminal: Te
     probe = subprocess.run(["lpstat", "-h", "127.0.0.1:9", "-r"], capture_output=True, text=True, check=False,
                            env={"PATH": os.environ["PATH"], "LANG": "ja_JP.UTF-8"})
     assert "スケジューラー" in probe.stdout + probe.stderr
-    before = cupsd_count()
+    before = cupsd_pids()
     terminal.start(f"env -u CUPS_SERVER -u LC_ALL -u LC_MESSAGES LANG=ja_JP.UTF-8 TERM=xterm-256color "
                    f"{ROOT / 'scripts' / 'kiosk'} --config {settings} --allow-quit; "
                    "echo KIOSK-EXITED; sleep 30")
     screen = terminal.wait_for("はじめる", timeout=60)
     assert "デモ用プリンターに送信します" in screen
+    demo = cupsd_pids() - before
+    assert len(demo) == 1
     terminal.keys("C-q")
     terminal.wait_for("はい、終了する")
     terminal.keys("Right", "Enter")
     terminal.wait_for("KIOSK-EXITED")
-    deadline = time.monotonic() + 10
-    while cupsd_count() != before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert cupsd_count() == before
+    wait_gone(demo)

@@ -425,5 +425,5 @@ TEXT: dict[str, str] = {
     "kana.switch_on": "かな",
     "kana.switch_off": "ABC",
     "kana.reading": "Typing: ",
-    "kana.hint": "Japanese fields: romaji you type becomes kana, Space converts it to kanji (pick a candidate by its number or a click), Enter confirms. F2 or the かな button switches between かな and ABC.",
+    "kana.hint": "Japanese fields: type romaji, Space converts, pick by number or click, Enter confirms. F2: かな⇄ABC",
 }

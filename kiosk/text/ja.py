@@ -423,5 +423,5 @@ TEXT: dict[str, str] = {
     "kana.switch_on": "かな",
     "kana.switch_off": "ABC",
     "kana.reading": "変換中：",
-    "kana.hint": "日本語の欄は、ローマ字で打つと かな になり、スペースで漢字に変換します（候補は番号かクリックで選ぶ）。Enter で確定。F2 か「かな」ボタンで かな／ABC を切り替えます。",
+    "kana.hint": "日本語の欄：ローマ字で打ち、スペースで変換、番号かクリックで選んで Enter で確定。F2：かな⇄ABC",
 }
