@@ -24,6 +24,7 @@ from kiosk import config as config_module
 from kiosk.application import ANSWER_KEYS, IdType, Route
 from kiosk.config import Config, ConfigError
 from kiosk.session import Session
+from kiosk.terminal import draws_japanese
 from kiosk.text import t
 
 if TYPE_CHECKING:
@@ -167,7 +168,8 @@ def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool
     # Over SSH it is an operator at the keyboard (a walk-up kiosk is never reached that way).
     operator = getpass.getuser() if (on_behalf or over_ssh) else None
     return KioskApp(config, target=target, fax_target=fax_target, demo=demo,
-                    allow_quit=allow_quit or over_ssh, handle_signals=True, operator=operator)
+                    allow_quit=allow_quit or over_ssh, handle_signals=True, operator=operator,
+                    ascii_only=not draws_japanese(os.environ.get("TERM", "")))
 
 
 def run(config: Config, *, demo_cups: str, allow_quit: bool, on_behalf: bool = False) -> int:

@@ -173,6 +173,13 @@ def required_when_shown(key: str, route: Route) -> bool:
             or key == "representative_name")
 
 
+# A word that reads as romaji (Hepburn, with kunrei variants): syllables, syllabic n, doubled consonants,
+# and "h" after o for a long vowel (ohno, satoh). Anything else ("smith") is left for the person to write
+# in katakana rather than turned into nonsense.
+_ROMAJI = re.compile(
+    r"(?:[aiueo]|(?:ch|sh|ts|[kgszjtdnhbpmrwfvcy])y?[aiueo]|n'?|([kgsztdhbpmrfjcv])(?=\1)|t(?=ch)|(?<=o)h)+")
+
+
 def normalize(key: str, value: str) -> str:
     """Clean one answer the way a careful clerk would, without changing what it says.
 
@@ -199,8 +206,10 @@ def normalize(key: str, value: str) -> str:
     elif kind == "kana":
         # Romaji (what a keyboard without an input method types) and hiragana become katakana, as UMIN's
         # forms want the reading; jaconv knows Hepburn with its variants (ohno -> オオノ, satoh -> サトウ).
-        if re.search("[A-Za-zＡ-Ｚａ-ｚ]", value):
-            value = jaconv.alphabet2kana(jaconv.z2h(value, kana=False, ascii=True, digit=False).lower())
+        ascii_value = jaconv.z2h(value, kana=False, ascii=True, digit=False).lower()
+        words = re.findall("[a-z']+", ascii_value)
+        if words and all(_ROMAJI.fullmatch(word) for word in words):
+            value = jaconv.alphabet2kana(ascii_value)
         value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
         value = jaconv.hira2kata(value).replace(" ", "\u3000").strip("\u3000 ")
         value = re.sub("\u3000{2,}", "\u3000", value)

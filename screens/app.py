@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -22,6 +22,7 @@ from textual import events
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.widgets import Checkbox, Input
 
@@ -154,6 +155,7 @@ class KioskApp(App[None], inherit_bindings=False):
         handle_signals: bool = False,
         clock: Callable[[], datetime] | None = None,
         operator: str | None = None,
+        ascii_only: bool = False,
     ) -> None:
         super().__init__()
         # No smooth scrolling: over a slow SSH link every animation frame is a repaint to send.
@@ -169,7 +171,15 @@ class KioskApp(App[None], inherit_bindings=False):
         # The date printed on the form and the consent time come from here (tests fix it).
         zone = ZoneInfo(config.kiosk.timezone)
         self.clock = clock or (lambda: datetime.now(zone))
-        self.session = Session(lang=config.kiosk.language, operator=operator)
+        # A terminal that cannot draw Japanese (kiosk.terminal) gets English and ASCII only.
+        self.ascii_only = ascii_only
+        self.default_lang = "en" if ascii_only else config.kiosk.language
+        self._ascii_filter: LineFilter | None = None
+        if ascii_only:
+            from screens.ascii import AsciiFilter
+
+            self._ascii_filter = AsciiFilter()
+        self.session = Session(lang=self.default_lang, operator=operator)
         self.last_activity = time.monotonic()
         self._pdf_engine_warming = False
         self._wipe_done = asyncio.Event()
@@ -179,6 +189,12 @@ class KioskApp(App[None], inherit_bindings=False):
         self._mozc: Mozc | None = None
         self._mozc_failed = False
         self._mozc_lock = threading.Lock()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        # Textual's hook for output filters (NO_COLOR's monochrome is one): on an ASCII-only terminal
+        # every line drawn goes through screens/ascii.py last.
+        filters = super().get_line_filters()
+        return [*filters, self._ascii_filter] if self._ascii_filter is not None else filters
 
     def copy_to_clipboard(self, text: str) -> None:
         # Inputs copy with ctrl+c, and Textual sends copies to the terminal's clipboard (OSC 52), where
@@ -235,7 +251,7 @@ class KioskApp(App[None], inherit_bindings=False):
         """
         lang = self.session.lang
         self.end_session(reason)
-        self.session.lang = self.config.kiosk.language
+        self.session.lang = self.default_lang
         # Every step screen above welcome is popped and so discarded with what it held. Welcome itself
         # never holds personal data; it is only reset to the kiosk's language. Textual may keep a popped
         # screen object alive a little longer (timers, caches), so its fields are emptied first.

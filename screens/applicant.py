@@ -67,7 +67,8 @@ class ApplicantScreen(KioskScreen):
 
     @property
     def kana_offered(self) -> bool:
-        return self.kiosk.config.input.kana
+        # Not where Japanese cannot be drawn: the person could not see what they compose.
+        return self.kiosk.config.input.kana and not self.kiosk.ascii_only
 
     def _field(self, key: str) -> Vertical:
         session = self.kiosk.session

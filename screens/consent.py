@@ -38,14 +38,21 @@ class ConsentScreen(KioskScreen):
             if operator:
                 yield Prose(self.t("consent.operator_note", operator=operator), id="operator-note",
                             classes="note")
+            # UMIN's rules are shown as written, in Japanese; an English reader also gets a rendering. A
+            # terminal that cannot draw Japanese shows the rendering alone, and says so.
+            original = not self.kiosk.ascii_only
             with VerticalScroll(id="consent-text", can_focus=True):
-                yield Prose(self.t("consent.rules_intro"), classes="note")
+                yield Prose(self.t("consent.rules_intro" if original else "consent.rules_intro_translation"),
+                            classes="note")
                 for number, key in enumerate(RULES, 1):
-                    # UMIN's rules are shown as written, in Japanese; an English reader also gets a rendering.
-                    yield Prose(f"{number}．{t('ja', key)}", classes="rule")
+                    if original:
+                        yield Prose(f"{number}．{t('ja', key)}", classes="rule")
                     if self.lang != "ja":
-                        yield Prose(f"   {t(self.lang, key)}", classes="rule-en")
-                yield Prose(t("ja", "consent.rules_note"), classes="rule")
+                        rendering = t(self.lang, key)
+                        line = f"   {rendering}" if original else f"{number}. {rendering}"
+                        yield Prose(line, classes="rule-en")
+                if original:
+                    yield Prose(t("ja", "consent.rules_note"), classes="rule")
                 if self.lang != "ja":
                     yield Prose(t(self.lang, "consent.rules_note"), classes="rule-en")
                 yield Prose(self.t("consent.data_heading"), classes="subheading")

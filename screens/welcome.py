@@ -27,11 +27,15 @@ class WelcomeScreen(KioskScreen):
             yield Prose(self.t("welcome.heading"), classes="heading")
             yield Prose(self.t("welcome.body"), id="welcome-body")
             yield Prose(self.t("welcome.no_password"), classes="note")
-            yield Prose(self.t("welcome.language"), classes="label")
-            with Horizontal(classes="choices"):
-                for lang, name in (("ja", "日本語"), ("en", "English")):
-                    chosen = " -chosen" if self.lang == lang else ""
-                    yield Button(name, id=f"lang-{lang}", classes="lang" + chosen)
+            if self.kiosk.ascii_only:
+                # This terminal cannot draw Japanese: no choice of language, and a word for the staff.
+                yield Prose(self.t("welcome.ascii_note"), id="ascii-note", classes="note")
+            else:
+                yield Prose(self.t("welcome.language"), classes="label")
+                with Horizontal(classes="choices"):
+                    for lang, name in (("ja", "日本語"), ("en", "English")):
+                        chosen = " -chosen" if self.lang == lang else ""
+                        yield Button(name, id=f"lang-{lang}", classes="lang" + chosen)
             yield Button(self.t("welcome.start"), id="start", variant="primary")
         yield from self.compose_footer()
 
@@ -50,7 +54,13 @@ class WelcomeScreen(KioskScreen):
         self.kiosk.goto(Step.CONSENT)
 
     async def action_toggle_lang(self) -> None:
-        await self.set_lang("en" if self.lang == "ja" else "ja")
+        if not self.kiosk.ascii_only:
+            await self.set_lang("en" if self.lang == "ja" else "ja")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_lang":
+            return not self.kiosk.ascii_only  # English only here: not on the key line either
+        return True
 
     async def reset(self) -> None:
         await self.set_lang(self.kiosk.session.lang)

@@ -139,6 +139,14 @@ def test_kana_field_takes_romaji_and_hiragana(typed: str, shown: str) -> None:
     assert model.check_value("name_kana", model.normalize("name_kana", typed), required=True) is None
 
 
+@pytest.mark.parametrize("typed", ["smith", "Jones", "qqq"])
+def test_kana_field_leaves_what_is_not_romaji_for_the_person(typed: str) -> None:
+    """No nonsense katakana ("smith" is not スミス by any rule): the field asks for katakana instead."""
+    assert model.normalize("name_kana", typed) == typed
+    problem = model.check_value("name_kana", typed, required=True)
+    assert problem is not None and problem.code == "kana_only"
+
+
 # --- the form, driven like a person ------------------------------------------------------------------
 
 

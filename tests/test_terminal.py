@@ -123,3 +123,15 @@ def test_scripts_kiosk_starts_its_demo_cups_under_a_japanese_locale(terminal: Te
     terminal.keys("Right", "Enter")
     terminal.wait_for("KIOSK-EXITED")
     wait_gone(demo)
+
+
+def test_ascii_filter_keeps_every_cell_where_it_was() -> None:
+    from rich.cells import cell_len
+
+    from screens.ascii import ascii_text
+
+    for text in ("▊▔▔▔▎ “I agree” →", "▐●▌ 個人用 ID", "山田 太郎 ✓", "e\u0301", "━━━", "ｱｲｳ"):
+        converted = ascii_text(text)
+        assert converted.isascii(), converted
+        assert cell_len(converted) == cell_len(text), (text, converted)
+    assert ascii_text("▐●▌") == "[*]" and ascii_text("“I agree”") == '"I agree"'

@@ -32,6 +32,7 @@ TEXT: dict[str, str] = {
     # --- consent ---
     "consent.heading": "How passwords are handled (UMIN)",
     "consent.rules_intro": "These are the UMIN Center's rules. Please read to the end. (Japanese original shown first.)",
+    "consent.rules_intro_translation": "These are the UMIN Center's rules, in English (this terminal cannot show the Japanese original). Please read to the end.",
     "consent.rule1": "Only you, the holder, manage your password.",
     "consent.rule2": "The UMIN Center cannot see the password you set.",
     "consent.rule3": "The UMIN Center will never tell you your password.",
@@ -426,4 +427,6 @@ TEXT: dict[str, str] = {
     "kana.switch_off": "ABC",
     "kana.reading": "Typing: ",
     "kana.hint": "Japanese fields: type romaji, Space converts, pick by number or click, Enter confirms. F2: かな⇄ABC",
+    # --- a terminal that cannot draw Japanese ---
+    "welcome.ascii_note": "This terminal cannot show Japanese, so the kiosk runs in English. Staff: for Japanese, run the kiosk in the graphical terminal (docs/deployment.md).",
 }

@@ -31,6 +31,7 @@ TEXT: dict[str, str] = {
     # --- consent ---
     "consent.heading": "パスワードの取扱いについて（UMIN）",
     "consent.rules_intro": "UMIN センターの定める取扱いです。最後までお読みください。",
+    "consent.rules_intro_translation": "UMIN センターの定める取扱いです（この端末は日本語を表示できないため英訳のみ）。最後までお読みください。",
     "consent.rule1": "パスワードは、ご本人様のみの管理となります。",
     "consent.rule2": "UMINセンターでは、ご本人様の設定されたパスワード文字列は不可視です。",
     "consent.rule3": "UMINセンターからパスワードを通知することはございません。",
@@ -424,4 +425,6 @@ TEXT: dict[str, str] = {
     "kana.switch_off": "ABC",
     "kana.reading": "変換中：",
     "kana.hint": "日本語の欄：ローマ字で打ち、スペースで変換、番号かクリックで選んで Enter で確定。F2：かな⇄ABC",
+    # --- 日本語を表示できない端末（英語で表示される） ---
+    "welcome.ascii_note": "この端末は日本語を表示できないため、英語で表示しています。係の方へ：日本語で使うにはグラフィカルな端末で起動してください（docs/deployment.md）。",
 }
