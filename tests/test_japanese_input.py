@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Input, OptionList
 
 from kiosk import application as model
@@ -19,8 +23,10 @@ from kiosk.config import Config, InputSettings
 from kiosk.ime import ImeUnavailable, Mozc, available, parse
 from screens.form_input import KanaInput
 from tests.pilot import SIZE, agree, choose, new_app, start_over, wait_for
+from tests.terminal import Terminal
 
 MOZC_USER = InputSettings().mozc_user
+COMMAND = Path(sys.executable).parent / "indice-kiosk"
 
 
 @pytest.fixture
@@ -284,3 +290,63 @@ async def test_every_ending_stops_the_sessions_mozc(config: Config) -> None:
         await pilot.press(*"yamada")
         await wait_for(pilot, lambda: field.composing)
         assert app._mozc is not None and app._mozc is not mozc
+
+
+# --- the real program in a real terminal (tmux): keys as a keyboard sends them, a click as a mouse does ---
+
+
+def cell_column(line: str, text: str) -> int:
+    """The terminal column (0-based, in cells) where ``text`` starts in ``line``."""
+    return cell_len(line[:line.index(text)])
+
+
+def click_candidate(term: Terminal, screen: str, text: str) -> None:
+    """A left click on candidate ``text`` in the list (an SGR mouse report, as xterm and foot send it)."""
+    lines = screen.splitlines()
+    row = next(number for number, line in enumerate(lines) if re.search(rf"\d\. {text}(\s|$)", line))
+    column = cell_column(lines[row], f". {text}") + 2
+    for end in "Mm":  # press, release
+        term.tmux("send-keys", "-t", term.name, "-l", f"\x1b[<0;{column + 1};{row + 1}{end}")
+        time.sleep(0.1)
+
+
+def test_a_real_kiosk_converts_by_keyboard_and_by_mouse(private_cups, tmp_path: Path) -> None:
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text(f'[cups]\nserver = "{private_cups.server}"\nqueue = "{private_cups.queue}"\n',
+                        encoding="utf-8")
+    term = Terminal("ime")
+    try:
+        term.start(f"exec env -u CUPS_SERVER -u COLUMNS -u LINES TERM=xterm-256color {COMMAND} "
+                   f"--config {settings}")
+        term.wait_for("はじめる")
+        term.keys("Enter")
+        term.wait_for("パスワードの取扱い")
+        term.keys("End", "Enter", "Enter", "Enter", "Enter")
+        term.wait_for("申請者の情報")
+        term.keys("suzuki-kyt", "Enter")  # to the kanji name, where kana input is on
+        term.keys("yamada", "Space")
+        screen = term.wait_for("変換中")
+        assert "1. 山田" in screen and "2. " in screen  # the candidates, numbered, under the field
+        term.keys("1")
+        screen = term.wait_for("山田")
+        assert "変換中" not in term.screen()
+        term.keys("tarou", "Space")
+        screen = term.wait_for("太郎")
+        click_candidate(term, screen, "太郎")
+        deadline = time.monotonic() + 10
+        while "山田太郎" not in term.screen():
+            assert time.monotonic() < deadline, term.screen()
+            time.sleep(0.2)
+        assert "変換中" not in term.screen()
+        term.keys("Enter")  # nothing composed: on to the kana field, which takes romaji
+        term.keys("yamada tarou", "Enter", "Taro Yamada", "Enter", "F2")  # F2: plain letters from here
+        for answer in ("Kakuu University Hospital", "Obstetrics", "Lecturer", "03-1234-5678",
+                       "yamada@example.ac.jp"):
+            term.keys(answer, "Enter")
+        term.keys("Enter")
+        term.wait_for("内容の確認")
+        screen = term.wait_for("Taro Yamada")
+        assert "山田太郎" in screen
+        assert "ヤマダタロウ" in "".join(screen.split())  # the romaji typed in the kana field, as katakana
+    finally:
+        term.close()
