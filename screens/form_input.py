@@ -95,13 +95,17 @@ class KanaInput(FormInput):
             self._lost()
 
     def _wants(self, event: events.Key) -> bool:
-        """Keys mozc gets: what starts or edits a composition; Tab and F-keys keep their meaning."""
-        if self.composing:
-            if event.key == "tab":
-                self.commit()  # and Tab then moves on as usual
-                return False
-            return event.key in COMPOSING_KEYS or bool(event.is_printable and event.key != "space")
-        return bool(event.is_printable and event.character and event.character != " ")
+        """Keys mozc gets: romaji (ASCII) that starts or continues a composition, and the keys that edit or
+        convert it. Text that arrives already converted (an operator's own input method over SSH, kana typed
+        directly) is not romaji: it goes into the field as it is. Tab and F-keys keep their meaning."""
+        romaji = bool(event.is_printable and event.character and event.character.isascii()
+                      and event.character != " ")
+        if not self.composing:
+            return romaji
+        if event.key in COMPOSING_KEYS or romaji:
+            return True
+        self.commit()  # Tab, or converted text: what was composed goes in first, then the key as usual
+        return False
 
     def choose(self, index: int) -> None:
         """Commit candidate ``index`` (a click in the list)."""

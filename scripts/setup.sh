@@ -34,7 +34,9 @@ if [ "$(id -u)" = 0 ] && ! getent passwd indice-ime >/dev/null; then
     useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin indice-ime
 fi
 
-PYTHON="${PYTHON:-python3}"
+# Debian's own Python (package python3): the kiosk runs as an unprivileged account, which must be able to
+# run the venv's interpreter -- one under /root (pyenv's, say) it cannot even reach.
+PYTHON="${PYTHON:-/usr/bin/python3}"
 if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV" >&2
     "$PYTHON" -m venv "$VENV"

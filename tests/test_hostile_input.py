@@ -288,7 +288,7 @@ def _conversions() -> list[Case]:
         z("name_kana-nfd-dakuten", "name_kana", "ガッコウ", None, "ガッコウ"),
         z("name_kana-many-spaces", "name_kana", "ヤマダ \u3000  タロウ", None, "ヤマダ\u3000タロウ"),
         z("name_kana-kanji", "name_kana", "山田", "kana_only"),
-        z("name_kana-latin", "name_kana", "yamada", "kana_only"),
+        z("name_kana-latin", "name_kana", "smith", "kana_only"),  # romaji ("yamada") is converted
         z("name_roman-fullwidth", "name_roman", "Ｔａｒｏ Ｙａｍａｄａ", None, "Taro Yamada"),
         z("name_roman-apostrophe-hyphen", "name_roman", "O'Brien-Smith", None, "O'Brien-Smith"),
         z("name_roman-digits", "name_roman", "Taro 2", "roman_only"),

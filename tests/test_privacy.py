@@ -257,6 +257,7 @@ def drive_real_process_to_done(term: Terminal, settings: Path, token: str) -> in
     term.wait_for("パスワードの取扱い")
     term.keys("End", "Enter", "Enter", "Enter", "Enter")
     term.wait_for("申請者の情報")
+    term.keys("F2")  # the canary is Latin letters: typed as letters, not converted to kana
     answers = canary_answers(token)
     for key in ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
                 "phone", "email"):
