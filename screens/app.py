@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -32,8 +32,6 @@ from kiosk.application import Application, IdType, Route
 from kiosk.config import Config
 from kiosk.delivery import Outcome, Progress
 from kiosk.flow import Step
-from kiosk.ime import ImeUnavailable, Mozc
-from kiosk.ime import available as ime_available
 from kiosk.printing import PrintTarget, cups_server
 from kiosk.session import Session
 from kiosk.text import t
@@ -41,6 +39,9 @@ from screens.base import KioskScreen
 from screens.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
 from screens.prose import Prose
 from screens.welcome import WelcomeScreen
+
+if TYPE_CHECKING:
+    from kiosk.ime import Mozc  # loaded when the form first needs it (bench/: cold start)
 
 log = logging.getLogger("kiosk.app")
 
@@ -408,6 +409,9 @@ class KioskApp(App[None], inherit_bindings=False):
         settings = self.config.input
         if not settings.kana:
             return None
+        from kiosk.ime import ImeUnavailable, Mozc
+        from kiosk.ime import available as ime_available
+
         with self._mozc_lock:
             if self._mozc is None and not self._mozc_failed:
                 try:
