@@ -243,7 +243,8 @@ def test_walk_up_kiosk_cannot_quit(private_cups, tmp_path: Path, terminals) -> N
     """Without SSH and without --allow-quit, ctrl+q does nothing (the counterpart of the test above)."""
     settings = write_settings(tmp_path, private_cups)
     term = open_terminal(terminals, "walkup")
-    launch(term, f"exec {CLEAN} -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY TERM=linux {COMMAND} "
+    # TERM as foot (the walk-up terminal) sets it.
+    launch(term, f"exec {CLEAN} -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY TERM=xterm-256color {COMMAND} "
                  f"--config {settings} --demo-cups never")
     term.wait_for("はじめる")
     term.keys("C-q")
