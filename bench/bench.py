@@ -78,13 +78,14 @@ def child_startup(kind: str, spawned: str) -> None:
     if kind == "kiosk":
         # What `indice-kiosk --config kiosk.toml` does before app.run(): parse the command line, read and
         # check the settings, harden the process, build the app (indice_kiosk.main / run / make_app).
-        import indice_kiosk
+        from indice_kiosk import cli as indice_kiosk
 
-        args = indice_kiosk.parse_args(["--config", str(ROOT / "kiosk.toml"), "--demo-cups", "never"])
+        args = indice_kiosk.parse_args(["--config", str(ROOT / "kiosk.toml")])
         config = indice_kiosk.config_module.load(args.config)
         indice_kiosk.harden_process()
 
-        import kiosk.printing as printing
+        import indice_kiosk.cups.client as printing
+        from indice_kiosk.core.jobs import cups_server
 
         connects: list[str] = []
         original = printing._connect
@@ -94,7 +95,7 @@ def child_startup(kind: str, spawned: str) -> None:
             return original(target)
 
         printing._connect = spy
-        app = indice_kiosk.make_app(config, server=printing.cups_server(config.cups.server), demo=False,
+        app = indice_kiosk.make_app(config, server=cups_server(config.cups.server), demo=False,
                                      allow_quit=False)
 
         def ready() -> bool:
@@ -123,7 +124,7 @@ def child_startup(kind: str, spawned: str) -> None:
             app.call_after_refresh(lambda: done.set_result(time.time()))
             t_ready = await done
             result["ready_s"] = t_ready - t_spawn
-            watched = ("reportlab", "cups", "pypdf", "kiosk.document")
+            watched = ("reportlab", "cups", "pypdf", "indice_kiosk.paper.document")
             result["modules"] = {m: m in sys.modules for m in watched}
             result["cups_connects"] = connects
             await pilot.pause(0)
@@ -134,8 +135,8 @@ def child_startup(kind: str, spawned: str) -> None:
 
 def child_first_render() -> None:
     t0 = time.perf_counter()
-    from kiosk.document import render_fax, sample_application
-    from kiosk.fonts import DEFAULT_FONT_PATH
+    from indice_kiosk.paper.document import render_fax, sample_application
+    from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
 
     t1 = time.perf_counter()
     application = sample_application()
@@ -156,7 +157,7 @@ def child_session(server: str, queue: str) -> None:
     sys.path.insert(0, str(ROOT))
     from driver import KeyDriver
 
-    from kiosk.config import Config, CupsSettings
+    from indice_kiosk.core.config import Config, CupsSettings
     from tests.pilot import PERSON, agree, choose, fill, new_app, print_and_wait, submit_form, wait_for
 
     config = Config(cups=CupsSettings(server=server, queue=queue, timeout=5.0, max_wait=20.0))
@@ -210,8 +211,8 @@ def child_sessions_rss(count: str) -> None:
     from driver import KeyDriver
     from textual.screen import Screen
 
-    from kiosk.application import Application
-    from kiosk.config import Config
+    from indice_kiosk.core.application import Application
+    from indice_kiosk.core.config import Config
     from tests.pilot import PERSON, new_app
 
     n = int(count)
@@ -290,8 +291,8 @@ def bench_startup() -> dict:
 
 
 def bench_render() -> dict:
-    from kiosk.document import render_application, render_fax, sample_application
-    from kiosk.fonts import DEFAULT_FONT_PATH
+    from indice_kiosk.paper.document import render_application, render_fax, sample_application
+    from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
 
     application = sample_application()
 
@@ -332,12 +333,14 @@ def bench_render() -> dict:
 def bench_cups(server: str, queue: str) -> dict:
     import cups
 
-    from kiosk import delivery, printing
-    from kiosk.document import render_application, sample_application
-    from kiosk.fonts import DEFAULT_FONT_PATH
+    from indice_kiosk.core.jobs import PrintTarget
+    from indice_kiosk.cups import client as printing
+    from indice_kiosk.cups import delivery
+    from indice_kiosk.paper.document import render_application, sample_application
+    from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
 
     pdf = render_application(sample_application(), font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
-    target = printing.PrintTarget(server, queue)
+    target = PrintTarget(server, queue)
     host, port = printing.parse_server(server)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pdf-"))
     path = tmp / "application.pdf"
@@ -471,7 +474,7 @@ def bench_terminal(server: str, queue: str) -> dict:
     argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "indice_kiosk"]
     env = {**SAFE_ENV, "TERM": "xterm-256color", "COLORTERM": "truecolor", "CUPS_SERVER": server}
     out: dict = {}
-    term = Pty([*argv, "--config", str(toml), "--demo-cups", "never"], env)
+    term = Pty([*argv, "--config", str(toml)], env)
     try:
         term.settle(quiet=0.5, cap=20)
         out["first_frame"] = term.count
@@ -580,14 +583,16 @@ def main() -> int:
                  f"each; the blocks ranged {ms(low)}–{ms(high)} for render_fax); the FAX PDF is "
                  f"{r['pdf_bytes']} bytes. "
                  f"3: median of 7 fresh processes, the render_fax call only, font registration included "
-                 f"(read from the parsed-font cache that the first start writes, kiosk/fontcache.py); "
+                 f"(read from the parsed-font cache that the first start writes, "
+                 f"indice_kiosk/paper/fontcache.py); "
                  f"3b: median "
                  f"of 3 with an empty cache (reportlab parses the 6 MB font, then the cache is written). "
-                 f"3c: `import kiosk.document` before the call, which imports reportlab; the kiosk does that "
+                 f"3c: `import indice_kiosk.paper.document` before the call, which imports reportlab; "
+                 f"the kiosk does that "
                  f"in a background thread while the form is filled (never at start-up, row 1), so an "
                  f"applicant meets the warm figure of row 2.")
 
-    from kiosk.democups import PrivateCups
+    from devtools.democups import PrivateCups
 
     log("starting a private CUPS")
     cups_server = PrivateCups(keep_jobs=False).start()

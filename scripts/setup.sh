@@ -9,7 +9,7 @@ VENV="${INDICE_KIOSK_VENV:-$ROOT/.venv}"
 
 # libcups2-dev and a compiler build pycups; cups + cups-ipp-utils + dbus give the demo/test CUPS and its
 # virtual printer; the font is embedded in every PDF.
-# mozc-server + emacs-mozc-bin are the kiosk's own kana-kanji conversion (kiosk/ime.py).
+# mozc-server + emacs-mozc-bin are the kiosk's own kana-kanji conversion (indice_kiosk/core/ime.py).
 APT_PACKAGES="python3 python3-venv python3-dev gcc libcups2-dev cups cups-client cups-filters cups-ipp-utils
 dbus fonts-ipaexfont-gothic tzdata mozc-server emacs-mozc-bin ${APT_EXTRA:-}"
 
@@ -56,4 +56,4 @@ fi
 # An editable install leaves the project's own modules uncompiled, and a kiosk user usually cannot write
 # __pycache__ next to them (nor does it when PYTHONDONTWRITEBYTECODE is set): every start would compile
 # them again (~20 ms of the cold start). Compile them now; stale files are recompiled, others skipped.
-"$VENV/bin/python" -m compileall -q -j 0 "$ROOT/kiosk" "$ROOT/screens" "$ROOT/styles" "$ROOT/indice_kiosk.py" >/dev/null
+"$VENV/bin/python" -m compileall -q -j 0 "$ROOT/indice_kiosk" >/dev/null

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Config, CupsSettings, FaxSettings
-from kiosk.printing import PrintTarget
+from indice_kiosk.core.config import Config, CupsSettings, FaxSettings
+from indice_kiosk.core.jobs import PrintTarget
 from tests.cups_fixture import print_target, private_cups  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ def _no_machine_cups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_font_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The parsed-font cache (kiosk/fonts.py) of this run lives in a temporary directory, not in ~/.cache."""
+    """The parsed-font cache (indice_kiosk/paper/fontcache.py) of this run lives in a temporary directory."""
     os.environ["INDICE_KIOSK_CACHE"] = str(tmp_path_factory.mktemp("font-cache"))
     yield
 

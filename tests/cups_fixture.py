@@ -1,4 +1,4 @@
-"""Pytest fixtures: a private CUPS with a virtual printer (see kiosk.democups).
+"""Pytest fixtures: a private CUPS with a virtual printer (see devtools.democups).
 
 Import from tests/conftest.py:  from tests.cups_fixture import private_cups, print_target
 """
@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.democups import PrivateCups, missing_tools
-from kiosk.printing import PrintTarget
+from devtools.democups import PrivateCups, missing_tools
+from indice_kiosk.core.jobs import PrintTarget
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
-from screens.app import KioskApp
+from indice_kiosk.walkup.app import KioskApp
 
 SIZE = (80, 24)
 

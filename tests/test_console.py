@@ -18,11 +18,13 @@ from pypdf import PdfReader
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from kiosk import operator, printing
-from kiosk.config import Config, CupsSettings, DeliverySettings, FaxSettings
-from kiosk.democups import PrivateCups
-from kiosk.printing import JobState, PrintError, PrintTarget
-from screens.console import ConsoleApp, ConsoleScreen
+from devtools.democups import PrivateCups
+from indice_kiosk.console import report as operator
+from indice_kiosk.console.app import ConsoleApp, ConsoleScreen
+from indice_kiosk.core.config import Config, CupsSettings, DeliverySettings, FaxSettings
+from indice_kiosk.core.jobs import PrintTarget
+from indice_kiosk.cups import client as printing
+from indice_kiosk.cups.client import JobState, PrintError
 from tests.pilot import PERSON, pdf_text, shown, wait_for
 
 SIZE = (100, 30)

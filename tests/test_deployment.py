@@ -178,7 +178,7 @@ def test_runs_on_console_like_terminals_and_survives_resizing(private_cups, tmp_
     term = open_terminal(terminals, term_name.replace("-", ""))
     status = tmp_path / "exit-status"
     launch(term, recording_exit(f"{CLEAN} -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY TERM={term_name} "
-                                f"{COMMAND} --config {settings} --allow-quit --demo-cups never", status))
+                                f"{COMMAND} --config {settings} --allow-quit", status))
     console = term_name == "linux"
     words = {
         "start": "Start" if console else "はじめる",
@@ -221,8 +221,8 @@ def test_ssh_session_may_quit_without_allow_quit(private_cups, tmp_path: Path, t
     settings = write_settings(tmp_path, private_cups)
     term = open_terminal(terminals, "ssh-quit")
     status = tmp_path / "exit-status"
-    launch(term, recording_exit(f"{CLEAN} {SSH_ENV} TERM=xterm-256color {COMMAND} --config {settings} "
-                                "--demo-cups never", status))
+    launch(term, recording_exit(f"{CLEAN} {SSH_ENV} TERM=xterm-256color {COMMAND} --config {settings}",
+                                status))
     term.wait_for("はじめる")
     term.keys("C-q")
     term.wait_for("はい、終了する")
@@ -245,7 +245,7 @@ def test_walk_up_kiosk_cannot_quit(private_cups, tmp_path: Path, terminals) -> N
     term = open_terminal(terminals, "walkup")
     # TERM as foot (the walk-up terminal) sets it.
     launch(term, f"exec {CLEAN} -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY TERM=xterm-256color {COMMAND} "
-                 f"--config {settings} --demo-cups never")
+                 f"--config {settings}")
     term.wait_for("はじめる")
     term.keys("C-q")
     time.sleep(1.0)
@@ -259,7 +259,7 @@ def test_sighup_in_an_ssh_session_ends_the_kiosk_promptly(private_cups, tmp_path
     """sshd sends SIGHUP when the link drops: the kiosk (mid-session, under a pty of its own) exits now."""
     settings = write_settings(tmp_path, private_cups)
     term = open_terminal(terminals, "ssh-hup")
-    kiosk = f"exec {CLEAN} {SSH_ENV} TERM=xterm-256color {COMMAND} --config {settings} --demo-cups never"
+    kiosk = f"exec {CLEAN} {SSH_ENV} TERM=xterm-256color {COMMAND} --config {settings}"
     # script(1) puts the kiosk on a pty of its own, between it and tmux, as sshd does.
     launch(term, f"exec script -qfec {shlex.quote(kiosk)} /dev/null")
     term.wait_for("はじめる")
@@ -283,7 +283,7 @@ def test_terminal_hangup_ends_the_kiosk_without_spinning(private_cups, tmp_path:
     """The pty master goes away (sshd killed, network gone): the kernel hangs up the kiosk's terminal."""
     settings = write_settings(tmp_path, private_cups)
     term = open_terminal(terminals, "pty-hup")
-    kiosk = f"exec {CLEAN} {SSH_ENV} TERM=xterm-256color {COMMAND} --config {settings} --demo-cups never"
+    kiosk = f"exec {CLEAN} {SSH_ENV} TERM=xterm-256color {COMMAND} --config {settings}"
     launch(term, f"exec script -qfec {shlex.quote(kiosk)} /dev/null")
     term.wait_for("はじめる")
     script_pid = term.pane_pid()
@@ -344,8 +344,8 @@ def test_two_kiosks_print_through_one_cups_at_the_same_time(private_cups, tmp_pa
     for side in people:
         term = open_terminal(terminals, f"many-{side}")
         settings = write_settings(tmp_path, private_cups, name=f"kiosk-{side}.toml")
-        launch(term, f"exec {CLEAN} -u SSH_CONNECTION TERM=xterm-256color {COMMAND} --config {settings} "
-                     "--demo-cups never", size=(100, 40))
+        launch(term, f"exec {CLEAN} -u SSH_CONNECTION TERM=xterm-256color {COMMAND} --config {settings}",
+               size=(100, 40))
     term_a, term_b = terminals
     with ThreadPoolExecutor(max_workers=2) as pool:  # both sessions at once, keys interleaved
         review_a, review_b = pool.map(drive_to_printed, (term_a, term_b), (people["a"], people["b"]))

@@ -16,10 +16,11 @@ import pytest
 from pypdf import PdfReader
 from textual.widgets import Button, Checkbox
 
-from kiosk import delivery, document
-from kiosk.config import Config
-from kiosk.fonts import DEFAULT_FONT_PATH
-from kiosk.printing import PrintTarget
+from indice_kiosk.core.config import Config
+from indice_kiosk.core.jobs import PrintTarget
+from indice_kiosk.cups import delivery
+from indice_kiosk.paper import document
+from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
 from tests.pilot import (
     PERSON,
     SIZE,

@@ -22,17 +22,17 @@ from typing import TypeVar
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from kiosk.application import FIELDS, GETA, Application, IdType, Route
-from kiosk.config import UminSettings
-from kiosk.document import (
+from indice_kiosk.core.application import FIELDS, GETA, Application, IdType, Route
+from indice_kiosk.core.config import UminSettings
+from indice_kiosk.core.text import t
+from indice_kiosk.paper.document import (
     FAX_PDF_TITLE,
     render_application,
     render_fax,
     render_reminder,
     sample_application,
 )
-from kiosk.fonts import DEFAULT_FONT_PATH
-from kiosk.text import t
+from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
 from tests.pdfcheck import page_count, sized_runs, squash, text_at_least
 
 UMIN_PAGE_URL = UminSettings().page  # the umin.page default

@@ -19,19 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.config import ConfigError, from_dict
-from kiosk.democups import PrivateCups, missing_tools
-from kiosk.printing import (
-    JobState,
-    PrintError,
-    PrintTarget,
-    check_option,
-    fax_options,
-    follow,
-    is_fax_queue,
-    list_jobs,
-    submit,
-)
+from devtools.democups import PrivateCups, missing_tools
+from indice_kiosk.core.config import ConfigError, from_dict
+from indice_kiosk.core.jobs import PrintTarget, check_option, fax_options
+from indice_kiosk.cups.client import JobState, PrintError, follow, is_fax_queue, list_jobs, submit
 from tests.pdfcheck import make_pdf
 
 FAX_QUEUE = "kiosk-fax"

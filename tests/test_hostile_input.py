@@ -15,7 +15,7 @@ from functools import cache
 import pytest
 from textual.widgets import Button, Input
 
-from kiosk.application import (
+from indice_kiosk.core.application import (
     ANSWER_KEYS,
     FIELD_BY_KEY,
     FIELDS,
@@ -28,9 +28,9 @@ from kiosk.application import (
     defuse,
     normalize,
 )
-from kiosk.config import Config
-from kiosk.fonts import DEFAULT_FONT_PATH, missing_chars, split_printable
-from kiosk.text import CATALOGUES, LANGS, t
+from indice_kiosk.core.config import Config
+from indice_kiosk.core.text import CATALOGUES, LANGS, t
+from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH, missing_chars, split_printable
 from tests.pilot import SIZE, agree, choose, fill, new_app, shown, wait_for
 
 # A clean applicant: every field filled with a value that is already in its cleaned form.

@@ -18,10 +18,10 @@ import pytest
 from rich.cells import cell_len
 from textual.widgets import Input, OptionList
 
-from kiosk import application as model
-from kiosk.config import Config, InputSettings
-from kiosk.ime import ImeUnavailable, Mozc, available, parse
-from screens.form_input import KanaInput
+from indice_kiosk.core import application as model
+from indice_kiosk.core.config import Config, InputSettings
+from indice_kiosk.core.ime import ImeUnavailable, Mozc, available, parse
+from indice_kiosk.widgets.form_input import KanaInput
 from tests.pilot import SIZE, agree, choose, new_app, start_over, wait_for
 from tests.terminal import Terminal
 
@@ -49,7 +49,7 @@ def mozc_servers() -> set[int]:
     return {int(pid) for pid in found}
 
 
-# --- the core: kiosk/ime.py ---------------------------------------------------------------------------
+# --- the core: indice_kiosk/core/ime.py ---------------------------------------------------------------
 
 
 def test_romaji_becomes_kana_then_the_chosen_kanji(mozc: Mozc) -> None:

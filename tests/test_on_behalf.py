@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Button, Input
 
-from kiosk.config import Config
+from indice_kiosk.core.config import Config
 from tests.pilot import (
     PERSON,
     SIZE,

@@ -1,4 +1,4 @@
-"""kiosk.printing against a real private cupsd + ippeveprinter (no mocks)."""
+"""indice_kiosk.cups.client against a real private cupsd + ippeveprinter (no mocks)."""
 
 # The fixtures are imported so this file also runs without tests/conftest.py;
 # pytest injects them by parameter name, which ruff reads as a redefinition.
@@ -17,13 +17,12 @@ import cups
 import pypdf
 import pytest
 
-from kiosk.democups import PrivateCups
-from kiosk.printing import (
+from devtools.democups import PrivateCups
+from indice_kiosk.core.jobs import PrintTarget, cups_server
+from indice_kiosk.cups.client import (
     JobState,
     JobStatus,
     PrintError,
-    PrintTarget,
-    cups_server,
     follow,
     job_status,
     parse_server,
@@ -104,9 +103,11 @@ def test_parse_server() -> None:
 
 
 def test_server_rule_is_the_readmes_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    """README, "Settings": ``cups.server``, else ``$CUPS_SERVER``, else the demo (None)."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    assert "The CUPS server is `cups.server`, else `$CUPS_SERVER`, else the demo CUPS" in readme
+    """README, "Settings": ``cups.server``, else ``$CUPS_SERVER``, else nothing named (None: libcups'
+    default; ./scripts/kiosk then starts its demo)."""
+    readme_file = Path(__file__).resolve().parent.parent / "README.md"
+    readme = " ".join(readme_file.read_text(encoding="utf-8").split())
+    assert "The CUPS server is `cups.server`, else `$CUPS_SERVER`, else this machine's own CUPS" in readme
     monkeypatch.setenv("CUPS_SERVER", "envhost:7000")
     assert cups_server("cfg:631") == "cfg:631"  # kiosk.toml wins over the environment
     assert cups_server("  cfg:631 ") == "cfg:631"
@@ -122,9 +123,9 @@ def test_server_rule_is_the_readmes_order(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_kiosk_and_console_use_the_one_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kiosk import operator
-    from kiosk.config import Config, CupsSettings
-    from screens.app import KioskApp
+    from indice_kiosk.console import report as operator
+    from indice_kiosk.core.config import Config, CupsSettings
+    from indice_kiosk.walkup.app import KioskApp
 
     monkeypatch.setenv("CUPS_SERVER", "envhost:7000")
     configured = Config(cups=CupsSettings(server="cfg:631"))
@@ -135,10 +136,10 @@ def test_kiosk_and_console_use_the_one_rule(monkeypatch: pytest.MonkeyPatch) -> 
     assert operator.target_for(Config(), "q").server == "envhost:7000"
     # Nothing else reads the variable: one rule, in one place.
     root = Path(__file__).resolve().parent.parent
-    sources = [root / "indice_kiosk.py", *(root / "kiosk").rglob("*.py"), *(root / "screens").rglob("*.py")]
+    sources = [*(root / "indice_kiosk").rglob("*.py")]
     readers = sorted(str(path.relative_to(root)) for path in sources
                      if "CUPS_SERVER" in path.read_text(encoding="utf-8"))
-    assert readers == ["kiosk/democups.py", "kiosk/printing.py"]  # democups only sets it for its own tools
+    assert readers == ["indice_kiosk/core/jobs.py"]
 
 
 def test_job_status_finished() -> None:

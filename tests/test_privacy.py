@@ -23,8 +23,8 @@ from pathlib import Path
 import cups as pycups
 import pytest
 
-from kiosk.config import Config
-from kiosk.text import t
+from indice_kiosk.core.config import Config
+from indice_kiosk.core.text import t
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -145,7 +145,7 @@ async def test_the_wipe_finds_every_render_cache(config: Config) -> None:
     import functools
     import gc
 
-    from screens.app import RENDER_CACHE_PACKAGES, render_caches
+    from indice_kiosk.privacy import RENDER_CACHE_PACKAGES, render_caches
 
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
@@ -165,7 +165,7 @@ def in_memory(token: str) -> list[str]:
 
     from textual.widgets import Input
 
-    from screens.prose import Prose
+    from indice_kiosk.widgets.prose import Prose
 
     gc.collect()
     held = []
@@ -339,8 +339,8 @@ def find_canaries(roots: list[Path], skip: list[Path], canaries: dict[str, str])
 
 def test_the_search_finds_what_is_there(tmp_path: Path) -> None:
     """The search below must be able to fail: plant canaries in UTF-16 and inside a compressed PDF."""
-    from kiosk import document
-    from kiosk.fonts import DEFAULT_FONT_PATH
+    from indice_kiosk.paper import document
+    from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
 
     plain, pdf_only = "cnplantedutf", "cnplantedpdf"
     (tmp_path / "notes.txt").write_bytes(f"x {plain} y".encode("utf-16-le"))

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kiosk.application import (
+from indice_kiosk.core.application import (
     ANSWER_KEYS,
     FIELD_BY_KEY,
     Application,
@@ -26,9 +26,9 @@ from kiosk.application import (
     check,
     normalize,
 )
-from kiosk.document import render_application
-from kiosk.fonts import DEFAULT_FONT_PATH, missing_chars, split_printable
-from kiosk.text import CATALOGUES, LANGS, t
+from indice_kiosk.core.text import CATALOGUES, LANGS, t
+from indice_kiosk.paper.document import render_application
+from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH, missing_chars, split_printable
 
 MODEL = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RENDER = settings(max_examples=25, deadline=None,

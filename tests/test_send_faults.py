@@ -11,8 +11,8 @@ import cups as pycups
 import pytest
 from textual.widgets import Button
 
-from kiosk.config import Config
-from kiosk.democups import PrivateCups
+from devtools.democups import PrivateCups
+from indice_kiosk.core.config import Config
 from tests.pilot import (
     PERSON,
     SIZE,

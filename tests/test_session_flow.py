@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from textual.widgets import Button, Checkbox, Input
 
-from kiosk.config import Config, UminSettings
+from indice_kiosk.core.config import Config, UminSettings
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -199,7 +199,7 @@ async def test_agree_needs_the_whole_text_shown(config: Config) -> None:
 
 @pytest.mark.parametrize("step", ["route", "guidance", "applicant", "review", "send", "done"])
 async def test_no_step_after_consent_without_consent(config: Config, step: str) -> None:
-    from kiosk.flow import Step
+    from indice_kiosk.core.flow import Step
 
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
@@ -417,7 +417,7 @@ async def test_clicks_where_later_steps_would_be_do_nothing(config: Config) -> N
 async def test_key_line_shows_the_keys_and_a_click_on_one_presses_it(config: Config) -> None:
     from rich.cells import cell_len
 
-    from screens.keybar import KeyBar
+    from indice_kiosk.widgets.keybar import KeyBar
 
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:

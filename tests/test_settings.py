@@ -16,18 +16,18 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, Select
 
-from kiosk import config as kiosk_config
-from kiosk.config import ConfigError
-from kiosk.settings_store import (
+from indice_kiosk.console.settings import SettingsScreen, field_id
+from indice_kiosk.core import config as kiosk_config
+from indice_kiosk.core.config import ConfigError
+from indice_kiosk.core.settings import (
     EDITABLE,
     ConcurrentEditError,
     SettingsStore,
     backup_path,
     edit_in_place,
 )
-from kiosk.text import t
-from screens.prose import Prose
-from screens.settings import SettingsScreen, field_id
+from indice_kiosk.core.text import t
+from indice_kiosk.widgets.prose import Prose
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "kiosk.toml"
@@ -225,7 +225,7 @@ def test_a_symlinked_file_stays_a_symlink(tmp_path: Path, toml: Path) -> None:
 RACER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from kiosk.settings_store import ConcurrentEditError, SettingsStore
+    from indice_kiosk.core.settings import ConcurrentEditError, SettingsStore
     path, me, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     store = SettingsStore()
     snapshot = store.load(path)
@@ -275,7 +275,7 @@ def test_two_processes_racing_exactly_one_wins(toml: Path, tmp_path: Path) -> No
 READER = textwrap.dedent("""
     import sys, tomllib
     from pathlib import Path
-    from kiosk.config import from_dict
+    from indice_kiosk.core.config import from_dict
     path, stop = Path(sys.argv[1]), Path(sys.argv[2])
     reads = bad = 0
     while not stop.exists():
@@ -476,7 +476,7 @@ async def test_screen_names_an_unknown_key_in_the_file(toml: Path) -> None:
 
 
 def test_every_settings_text_exists_in_both_languages() -> None:
-    from kiosk.text import CATALOGUES
+    from indice_kiosk.core.text import CATALOGUES
 
     keys = {k for k in CATALOGUES["ja"] if k.startswith("settings.")}
     assert keys == {k for k in CATALOGUES["en"] if k.startswith("settings.")}

@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button
 
-from kiosk.config import Config, CupsSettings, KioskSettings
+from indice_kiosk.core.config import Config, CupsSettings, KioskSettings
 from tests.pilot import PERSON, agree, choose, fill, new_app, print_and_wait, start, submit_form, wait_for
 
 JST = timezone(timedelta(hours=9))

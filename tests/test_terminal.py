@@ -1,4 +1,5 @@
-"""The real `indice-kiosk` command in a real terminal (tmux): demo CUPS, keys, quitting, a clean screen."""
+"""The real `indice-kiosk` command (and ./scripts/kiosk with its demo CUPS) in a real terminal (tmux): keys,
+quitting, a clean screen."""
 
 from __future__ import annotations
 
@@ -41,12 +42,12 @@ def wait_gone(pids: set[int], timeout: float = 10.0) -> None:
     assert not pids & cupsd_pids(), "the demo CUPS outlived the kiosk"
 
 
-def test_kiosk_command_with_demo_cups_runs_quits_and_clears(terminal: Terminal, tmp_path: Path) -> None:
+def test_scripts_kiosk_with_demo_cups_runs_quits_and_clears(terminal: Terminal, tmp_path: Path) -> None:
     settings = tmp_path / "kiosk.toml"
     settings.write_text('[kiosk]\nlanguage = "ja"\n', encoding="utf-8")  # no CUPS server: the demo starts
     before = cupsd_pids()
-    terminal.start(f"env -u CUPS_SERVER TERM=xterm-256color {COMMAND} --config {settings} --allow-quit; "
-                   "echo KIOSK-EXITED; sleep 30")
+    terminal.start(f"env -u CUPS_SERVER TERM=xterm-256color {ROOT / 'scripts' / 'kiosk'} --config {settings} "
+                   "--allow-quit; echo KIOSK-EXITED; sleep 30")
     screen = terminal.wait_for("はじめる")
     assert "デモ用プリンターに送信します" in screen  # the person sees it is the demo printer
     demo = cupsd_pids() - before
@@ -128,7 +129,7 @@ def test_scripts_kiosk_starts_its_demo_cups_under_a_japanese_locale(terminal: Te
 def test_ascii_filter_keeps_every_cell_where_it_was() -> None:
     from rich.cells import cell_len
 
-    from screens.ascii import ascii_text
+    from indice_kiosk.widgets.ascii import ascii_text
 
     for text in ("▊▔▔▔▎ “I agree” →", "▐●▌ 個人用 ID", "山田 太郎 ✓", "e\u0301", "━━━", "ｱｲｳ"):
         converted = ascii_text(text)

@@ -1,0 +1,1 @@
+"""Tools for developing and testing indice-kiosk; not part of the installed product."""

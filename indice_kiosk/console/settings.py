@@ -1,0 +1,234 @@
+"""The operator's form for kiosk.toml's site settings: checked, saved atomically, never over a colleague's.
+
+Works pushed from any app (the operator console) or alone; it needs nothing from ``KioskApp``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Select
+
+from indice_kiosk.core.config import DELIVERY_MODES, ConfigError
+from indice_kiosk.core.settings import (
+    EDITABLE,
+    ConcurrentEditError,
+    SettingsStore,
+    Snapshot,
+    backup_path,
+    text_value,
+)
+from indice_kiosk.core.text import LANGS, t
+from indice_kiosk.widgets.prose import Prose
+
+# key -> the choices of a Select (value, catalogue key of its label); every other key is an Input.
+CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "delivery.mode": tuple((mode, f"settings.mode.{mode}") for mode in DELIVERY_MODES),
+    "kiosk.language": tuple((lang, f"settings.lang.{lang}") for lang in LANGS),
+}
+
+
+def field_id(key: str) -> str:
+    """"fax.dial_prefix" -> "set-fax-dial_prefix"."""
+    return "set-" + key.replace(".", "-")
+
+
+class SettingsScreen(Screen[None]):
+    DEFAULT_CSS = """
+    SettingsScreen #settings-title {
+        height: 1;
+        background: $primary;
+        text-style: bold;
+        padding: 0 1;
+    }
+    SettingsScreen #settings-form {
+        height: 1fr;
+        padding: 0 2;
+    }
+    SettingsScreen .settings-field {
+        height: auto;
+    }
+    SettingsScreen .settings-label {
+        margin: 1 0 0 0;
+        text-style: bold;
+    }
+    SettingsScreen .settings-hint {
+        color: $text-muted;
+    }
+    SettingsScreen .settings-error {
+        color: $error;
+        text-style: bold;
+    }
+    SettingsScreen Input.-invalid-setting, SettingsScreen Select.-invalid-setting {
+        border: tall $error;
+    }
+    SettingsScreen #settings-status {
+        padding: 0 2;
+        text-style: bold;
+    }
+    SettingsScreen #settings-buttons {
+        height: auto;
+        padding: 0 2;
+    }
+    SettingsScreen #settings-buttons Button {
+        margin: 0 2 0 0;
+    }
+    """
+
+    def __init__(self, path: Path, lang: str = "ja") -> None:
+        super().__init__(id="settings")
+        self.path = Path(path)
+        self.lang = lang if lang in LANGS else "ja"
+        self.store = SettingsStore()
+        self.snapshot: Snapshot | None = None
+        self._bindings.bind("ctrl+s", "save", self.t("settings.save"))
+        self._bindings.bind("escape", "close", self.t("settings.close"))
+
+    def t(self, key: str, **params: object) -> str:
+        return t(self.lang, key, **params)
+
+    def label(self, key: str) -> str:
+        return self.t(f"settings.label.{key}")
+
+    # --- layout ---
+
+    def compose(self) -> ComposeResult:
+        yield Prose(self.t("settings.title"), id="settings-title")
+        with VerticalScroll(id="settings-form"):
+            yield Prose(self.t("settings.file", path=str(self.path)), id="settings-file")
+            yield Prose(self.t("settings.note"), classes="settings-hint")
+            for key in EDITABLE:
+                yield from self._compose_field(key)
+        yield Prose("", id="settings-status")
+        with Horizontal(id="settings-buttons"):
+            yield Button(self.t("settings.save"), id="save", variant="primary")
+            yield Button(self.t("settings.reload"), id="reload")
+            yield Button(self.t("settings.close"), id="close")
+        yield Footer(show_command_palette=False)
+
+    def _compose_field(self, key: str) -> ComposeResult:
+        with Vertical(classes="settings-field"):
+            yield Prose(self.label(key), classes="settings-label")
+            yield Prose(self.t(f"settings.hint.{key}"), classes="settings-hint")
+            if key in CHOICES:
+                options = [(self.t(label), value) for value, label in CHOICES[key]]
+                yield Select(options, allow_blank=False, id=field_id(key))
+            else:
+                yield Input(id=field_id(key))
+            yield Prose("", id=field_id(key) + "-error", classes="settings-error")
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False  # steady: a blink is a repaint to send over SSH twice a second
+        self.reload()
+
+    # --- values in and out of the form ---
+
+    def _fill(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        for key in EDITABLE:
+            value = text_value(snapshot.config, key)
+            if key in CHOICES:
+                self.query_one(f"#{field_id(key)}", Select).value = value
+            else:
+                self.query_one(f"#{field_id(key)}", Input).value = value
+        self._show_errors({})
+
+    def form_values(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for key in EDITABLE:
+            if key in CHOICES:
+                values[key] = str(self.query_one(f"#{field_id(key)}", Select).value)
+            else:
+                values[key] = self.query_one(f"#{field_id(key)}", Input).value
+        return values
+
+    def changes(self) -> dict[str, str]:
+        """The fields the operator changed since the file was loaded."""
+        if self.snapshot is None:
+            return {}
+        config = self.snapshot.config
+        return {key: value for key, value in self.form_values().items() if value != text_value(config, key)}
+
+    def _show_errors(self, problems: dict[str, ConfigError]) -> None:
+        for key in EDITABLE:
+            problem = problems.get(key)
+            text = (self.t("settings.error", label=self.label(key), problem=problem.problem_in(self.lang))
+                    if problem else "")
+            self.query_one(f"#{field_id(key)}-error", Prose).update(text)
+            self.query_one(f"#{field_id(key)}").set_class(problem is not None, "-invalid-setting")
+
+    def _status(self, text: str) -> None:
+        self.query_one("#settings-status", Prose).update(text)
+
+    # --- actions ---
+
+    def reload(self) -> bool:
+        try:
+            snapshot = self.store.load(self.path)
+        except ConfigError as error:
+            self.snapshot = None
+            self._status(self.t("settings.load_error", problem=error.text(self.lang)))
+            return False
+        self._fill(snapshot)
+        return True
+
+    def action_reload(self) -> None:
+        if self.reload():
+            self._status(self.t("settings.reloaded"))
+
+    def action_save(self) -> None:
+        if self.snapshot is None:
+            if not self.reload():
+                return
+        assert self.snapshot is not None
+        changes = self.changes()
+        if not changes:
+            self._show_errors({})
+            self._status(self.t("settings.unchanged"))
+            return
+        problems = self.store.check(self.path, self.snapshot, changes)
+        if problems:
+            self._show_errors(problems)
+            others = [error for key, error in problems.items() if key not in EDITABLE]
+            status = self.t("settings.invalid")
+            if others:
+                status += "\n" + "\n".join(error.text(self.lang) for error in others)
+            self._status(status)
+            first = next((key for key in EDITABLE if key in problems), None)
+            if first:
+                self.query_one(f"#{field_id(first)}").focus()
+            return
+        try:
+            snapshot = self.store.save_snapshot(self.path, self.snapshot, changes)
+        except ConcurrentEditError:
+            self._show_errors({})
+            self._status(self.t("settings.conflict"))
+            self.query_one("#reload", Button).focus()
+            return
+        except ConfigError as error:  # checked above; only a file that went away or turned unreadable
+            self._status(self.t("settings.write_error", problem=error.text(self.lang)))
+            return
+        except OSError as error:
+            self._status(self.t("settings.write_error", problem=error.strerror or str(error)))
+            return
+        self._fill(snapshot)
+        self._status(self.t("settings.saved", bak=backup_path(self.path).name))
+
+    def action_close(self) -> None:
+        if len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.dismiss(None)
+        else:
+            self.app.exit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save":
+            self.action_save()
+        elif event.button.id == "reload":
+            self.action_reload()
+        elif event.button.id == "close":
+            self.action_close()

@@ -1,0 +1,14 @@
+"""The text catalogues: one module per language, the same keys in each."""
+
+from __future__ import annotations
+
+from indice_kiosk.core.text import en, ja
+
+LANGS: tuple[str, ...] = ("ja", "en")
+CATALOGUES: dict[str, dict[str, str]] = {"ja": ja.TEXT, "en": en.TEXT}
+
+
+def t(lang: str, key: str, **params: object) -> str:
+    """The text for ``key`` in ``lang``; a missing key is a bug, so it fails loudly in tests."""
+    text = CATALOGUES[lang][key]
+    return text.format(**params) if params else text

@@ -1,0 +1,693 @@
+"""The printed papers: the application form that is signed and FAXed to UMIN, and the guidance handout.
+
+The form is Japanese, with small English sub-labels. It is meant to survive a FAX machine: Gothic type
+only, values at 12 pt or more, pure black on white, thin black rules and no grey fills.
+
+Every value goes through ``split_printable`` so a character the font lacks is drawn as 〓 (and a note
+tells the applicant to write it by hand) instead of an empty box nobody notices. The PDF is built in
+memory and returned as bytes; nothing is written to disk here.
+
+This module imports reportlab (≈ 100 ms), so only what makes or reads PDFs imports it: the app imports it
+when the form is first shown, in a background thread (``warm_up``), never at start-up.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib.colors import black
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from indice_kiosk.core.application import (
+    FIELDS,
+    FIND_ID_KEYS,
+    Application,
+    ConsentRecord,
+    IdType,
+    Route,
+    check,
+)
+from indice_kiosk.core.text import t
+from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH, FONT_NAME, load_font, split_printable
+
+PDF_TITLE = "INDICE password renewal application"
+GUIDANCE_PDF_TITLE = "INDICE password guidance"
+FAX_PDF_TITLE = "INDICE password renewal application (FAX)"
+REMINDER_PDF_TITLE = "INDICE password FAX reminder"
+PDF_AUTHOR = "indice-kiosk"
+
+# Sizes in points. The FAX is the weakest link: values never below 12, Japanese labels never below 10.
+TITLE_SIZE = 17.0
+VALUE_SIZE = 13.0
+LABEL_SIZE = 10.0
+SUBLABEL_SIZE = 7.0
+FAX_SIZE = 18.0
+SIGNATURE_HEIGHT = 18.0  # mm
+NOTE_SIZE = 11.0
+COVER_TITLE_SIZE = 28.0
+COVER_FAX_SIZE = 32.0  # the number the receiving clerk checks first: large on the cover and the reminder
+REMINDER_TITLE_SIZE = 28.0
+QR_SIZE = 40.0  # mm, quiet zone included; comfortably scannable from paper
+RULE = 0.6  # thin black rules
+BOX_RULE = 1.0
+
+
+def warm_up(font_path: Path) -> None:
+    """Parse and register the font now (importing this module already loaded reportlab), so that the
+    first PDF does not pay for it. The app calls this in a background thread while the form is filled.
+    """
+    load_font(font_path)
+
+
+def _text(lang: str, key: str, **params: object) -> str:
+    return t(lang, key, **params)
+
+
+def _other(lang: str) -> str:
+    return "en" if lang == "ja" else "ja"
+
+
+def _date(when: datetime, lang: str = "ja") -> str:
+    return _text(lang, "doc.date", year=when.year, month=when.month, day=when.day)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One labelled line of the form, with its value exactly as printed."""
+
+    key: str
+    label_ja: str
+    label_en: str
+    value: str  # after 〓 substitution
+    missing: str  # the characters that became 〓
+
+
+def _printable(value: str, font_path: Path) -> tuple[str, str]:
+    return split_printable(value, font_path)
+
+
+def _rows(application: Application, font_path: Path) -> list[_Row]:
+    """The data rows of the form in print order (the header's date first). Values are as printed."""
+    rows: list[_Row] = []
+
+    def add(key: str, label_key: str, raw: str) -> None:
+        value, missing = _printable(raw, font_path)
+        rows.append(_Row(key, t("ja", label_key), t("en", label_key), value, missing))
+
+    add("applied_on", "doc.applied_on", _date(application.applied_on))
+    add("route", "doc.route", t("ja", f"doc.route.{application.route.value}"))
+    add("id_type", "doc.id_type", t("ja", f"doc.id_type.{application.id_type.value}"))
+    add("project", "doc.project", application.project)
+    for spec in FIELDS:
+        if spec.key in application.answers:
+            add(spec.key, f"field.{spec.key}", application.answers[spec.key])
+    if application.on_behalf is not None:
+        record = application.on_behalf
+        when = record.entered_at.strftime("%Y-%m-%d %H:%M")
+        add("on_behalf", "doc.on_behalf", t("ja", "doc.on_behalf_value", operator=record.operator, when=when))
+    return rows
+
+
+def pdf_text_for_review(
+    application: Application, *, font_path: Path = DEFAULT_FONT_PATH, lang: str = "ja"
+) -> list[tuple[str, str]]:
+    """(label, value as printed) in print order; the review screen shows exactly this.
+
+    Values are the printed ones, after 〓 substitution. Labels are the printed Japanese ones unless
+    ``lang`` asks for the English sub-labels.
+    """
+    rows = _rows(application, Path(font_path))
+    return [(r.label_ja if lang == "ja" else r.label_en, r.value) for r in rows]
+
+
+# --------------------------------------------------------------------------------------------- drawing
+
+
+class _Kit:
+    """Paragraph styles and small builders, all in the one embedded Gothic font."""
+
+    def __init__(self) -> None:
+
+        def style(
+            name: str, size: float, leading: float, align: int = TA_LEFT, **kw: float
+        ) -> ParagraphStyle:
+            return ParagraphStyle(
+                name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
+                wordWrap="CJK", textColor=black, **kw,
+            )
+
+        self.title = style("title", TITLE_SIZE, TITLE_SIZE * 1.3, TA_CENTER)
+        self.title_en = style("title_en", 8, 10, TA_CENTER)
+        self.to = style("to", 14, 18)
+        self.to_en = style("to_en", SUBLABEL_SIZE, 9)
+        self.right = style("right", 12, 15, TA_RIGHT)
+        self.right_en = style("right_en", SUBLABEL_SIZE, 9, TA_RIGHT)
+        self.label = style("label", LABEL_SIZE, 11.5)
+        self.sublabel = style("sublabel", SUBLABEL_SIZE, 7.5)
+        self.value = style("value", VALUE_SIZE, 16)
+        self.heading = style("heading", 11, 14)
+        self.note = style("note", NOTE_SIZE, 14)
+        self.fax = style("fax", FAX_SIZE, 22)
+        self.center_label = style("center_label", LABEL_SIZE, 12.5, TA_CENTER)
+        self.center_sub = style("center_sub", SUBLABEL_SIZE, 8.5, TA_CENTER)
+        self.body = style("body", 11, 16)
+        self.body_small = style("body_small", 8.5, 11.5)
+        self.section = style("section", 13, 17, spaceBefore=8)
+
+    @staticmethod
+    def para(text: str, style: ParagraphStyle) -> Flowable:
+
+        return Paragraph(escape(text), style)
+
+    @staticmethod
+    def mixed(ja: str, en: str, style: ParagraphStyle, en_size: float = 8) -> Flowable:
+        """Japanese in ``style``, then the English in small type on the same paragraph."""
+
+        return Paragraph(f'{escape(ja)}　<font size="{en_size}">{escape(en)}</font>', style)
+
+    def label_cell(self, ja: str, en: str, *, center: bool = False) -> list[Flowable]:
+        if center:
+            return [self.para(ja, self.center_label), self.para(en, self.center_sub)]
+        return [self.para(ja, self.label), self.para(en, self.sublabel)]
+
+
+def _grid_style(extra: list[tuple[Any, ...]] | None = None, *, lines: bool = True) -> TableStyle:
+
+    commands: list[tuple[Any, ...]] = [("FONTNAME", (0, 0), (-1, -1), FONT_NAME)]
+    if lines:
+        commands += [("GRID", (0, 0), (-1, -1), RULE, black), ("BOX", (0, 0), (-1, -1), BOX_RULE, black)]
+    commands += [
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 5),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 5),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+    ]
+    return TableStyle(commands + (extra or []))
+
+
+def _build(
+    story: list[Flowable],
+    *,
+    title: str,
+    font_path: Path,
+    invariant: bool,
+    footer: Callable[[int, int], str] | None,
+    pages_out: list[int] | None = None,
+) -> bytes:
+    """Lay the story out on A4 in memory; ``footer(page, pages)`` is drawn at the foot of every page.
+
+    When ``pages_out`` is given, the number of pages laid out is appended to it.
+    """
+
+    load_font(font_path)
+
+    class _NumberedCanvas(Canvas):
+        """Holds the pages back until the end, so each can say "page X of Y"."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def current_page(self) -> int:
+            """The number of the page being drawn (``_PageMark`` reads it)."""
+            return len(self._pages) + 1
+
+        def save(self) -> None:
+            total = len(self._pages)
+            if pages_out is not None:
+                pages_out.append(total)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                if footer is not None:
+                    self.setFont(FONT_NAME, 9)
+                    self.setFillColorRGB(0, 0, 0)
+                    self.drawCentredString(A4[0] / 2, 7 * mm, footer(number, total))
+                super().showPage()
+            super().save()
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=9 * mm,
+        bottomMargin=13 * mm,
+        title=title,
+        author=PDF_AUTHOR,
+        subject="",
+        creator=PDF_AUTHOR,
+        keywords="",
+        invariant=1 if invariant else 0,
+        initialFontName=FONT_NAME,
+        initialFontSize=VALUE_SIZE,
+        initialLeading=VALUE_SIZE * 1.2,
+        lang="ja",
+    )
+    doc.build(story, canvasmaker=_NumberedCanvas)
+    return buf.getvalue()
+
+
+def _page_footer(page: int, pages: int) -> str:
+    ja, en = (t(lang, "doc.page", page=page, pages=pages) for lang in ("ja", "en"))
+    return f"{ja}　({en})"
+
+
+def render_application(
+    application: Application, *, font_path: Path, fax_number: str, invariant: bool = False
+) -> bytes:
+    """The 症例登録(INDICE)用パスワード更新申請書 as PDF bytes, ready to print, sign and FAX."""
+    font_path = Path(font_path)
+    load_font(font_path)
+    story = _application_story(application, _Kit(), font_path=font_path, fax_number=fax_number)
+    return _build(story, title=PDF_TITLE, font_path=font_path, invariant=invariant, footer=_page_footer)
+
+
+def _application_story(
+    application: Application, kit: _Kit, *, font_path: Path, fax_number: str
+) -> list[Flowable]:
+    """The flowables of the application form; render_application and render_fax both lay out these."""
+
+    width = 180 * mm - 12  # the frame keeps 6 pt of padding on each side
+    label_w = 50 * mm
+    value_w = width - label_w
+    rows = _rows(application, font_path)
+    by_key = {r.key: r for r in rows}
+    any_missing = any(r.missing for r in rows)
+
+    story: list[Flowable] = [
+        kit.para(t("ja", "doc.title"), kit.title),
+        kit.para(t("en", "doc.title"), kit.title_en),
+        Spacer(1, 2 * mm),
+    ]
+
+    # To UMIN and where to FAX it (left), the date of application (right).
+    applied = by_key["applied_on"]
+    fax, fax_missing = _printable(fax_number, font_path)
+    any_missing = any_missing or bool(fax_missing)
+    header = Table(
+        [[
+            [
+                kit.para(t("ja", "doc.to"), kit.to),
+                kit.para(t("en", "doc.to"), kit.to_en),
+                kit.para(f"{t('ja', 'doc.fax_to')}　{fax}", kit.fax),
+                kit.para(f"{t('en', 'doc.fax_to')}: {fax}", kit.to_en),
+            ],
+            [
+                kit.para(f"{applied.label_ja}　{applied.value}", kit.right),
+                kit.para(f"{applied.label_en}: {_date(application.applied_on, 'en')}", kit.right_en),
+            ],
+        ]],
+        colWidths=[width * 0.6, width * 0.4],
+        style=_grid_style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                           ("VALIGN", (0, 0), (-1, -1), "TOP")], lines=False),
+    )
+    story += [header, Spacer(1, 2.5 * mm)]
+
+    # The answers.
+    data: list[list[Any]] = []
+    spans: list[tuple[Any, ...]] = []
+    seen_find_id = False
+    for row in rows:
+        if row.key == "applied_on":
+            continue
+        if row.key in FIND_ID_KEYS and not seen_find_id:
+            seen_find_id = True
+            spans.append(("SPAN", (0, len(data)), (1, len(data))))
+            data.append([
+                [kit.para(t("ja", "doc.find_id"), kit.heading),
+                 kit.para(t("en", "doc.find_id"), kit.sublabel)],
+                "",
+            ])
+        data.append([kit.label_cell(row.label_ja, row.label_en), kit.para(row.value, kit.value)])
+    story.append(Table(data, colWidths=[label_w, value_w], style=_grid_style(spans), splitInRow=1))
+    story.append(Spacer(1, 2.5 * mm))
+
+    # Consent: what was agreed to, when, and which version of the rules.
+    consent = application.consent
+    agreed = consent.agreed_at.strftime("%Y-%m-%d %H:%M")
+    version, version_missing = _printable(consent.terms_version, font_path)
+    any_missing = any_missing or bool(version_missing)
+    story.append(Table(
+        [[
+            kit.label_cell(t("ja", "doc.consent_at"), t("en", "doc.consent_at")),
+            [
+                kit.para(f"{agreed}　（{t('ja', 'doc.terms_version')}：{version}）", kit.value),
+                kit.para(t("ja", "doc.consent"), kit.label),
+                kit.para(t("en", "doc.consent"), kit.sublabel),
+            ],
+        ]],
+        colWidths=[label_w, value_w],
+        style=_grid_style(),
+    ))
+    story.append(Spacer(1, 2.5 * mm))
+
+    # Signature and seal; for a group-representative ID, the representative signs too.
+    sig_rows: list[list[Any]] = [[
+        kit.label_cell(t("ja", "doc.signature"), t("en", "doc.signature")),
+        "",
+        kit.label_cell(t("ja", "doc.seal"), t("en", "doc.seal"), center=True),
+        "",
+    ]]
+    heights: list[float | None] = [SIGNATURE_HEIGHT * mm]
+    sig_style: list[tuple[Any, ...]] = []
+    if application.id_type is IdType.GROUP:
+        rep, rep_missing = _printable(application.answers.get("representative_name", ""), font_path)
+        any_missing = any_missing or bool(rep_missing)
+        sig_rows.append([
+            kit.label_cell(t("ja", "doc.representative"), t("en", "doc.representative")),
+            kit.para(rep, kit.value), "", "",
+        ])
+        sig_rows.append([
+            kit.label_cell(t("ja", "doc.representative_signature"), t("en", "doc.representative_signature")),
+            "", "", "",
+        ])
+        heights += [None, SIGNATURE_HEIGHT * mm]
+        sig_style += [("SPAN", (1, 1), (3, 1)), ("SPAN", (1, 2), (3, 2))]
+    seal_w = SIGNATURE_HEIGHT * mm
+    story.append(Table(
+        sig_rows,
+        colWidths=[label_w, value_w - 14 * mm - seal_w, 14 * mm, seal_w],
+        rowHeights=heights,
+        style=_grid_style(sig_style),
+        splitInRow=1,
+    ))
+    story.append(Spacer(1, 2 * mm))
+    story.append(kit.mixed(t("ja", "doc.no_password"), t("en", "doc.no_password"), kit.note))
+    if any_missing:
+        story.append(Spacer(1, 1 * mm))
+        story.append(kit.mixed(t("ja", "doc.unprintable"), t("en", "doc.unprintable"), kit.note))
+    return story
+
+
+def render_guidance(
+    *, lang: str, project: str, contact: str, page_url: str, font_path: Path, invariant: bool = False
+) -> bytes:
+    """A one-page handout for someone who was never issued an INDICE password (``page_url``: UMIN's page,
+    the ``umin.page`` setting). No personal data."""
+
+    font_path = Path(font_path)
+    load_font(font_path)
+    kit = _Kit()
+    other = _other(lang)
+    project_p = _printable(project, font_path)[0]
+    contact_p = _printable(contact, font_path)[0]
+
+    def both(key: str, style: ParagraphStyle, small: ParagraphStyle, **params: object) -> list[Flowable]:
+        out: list[Flowable] = []
+        for line in _text(lang, key, **params).split("\n"):
+            out.append(kit.para(line, style))
+        for line in _text(other, key, **params).split("\n"):
+            out.append(kit.para(line, small))
+        return out
+
+    story: list[Flowable] = [
+        kit.para(_text(lang, "guidance.doc_title"), kit.title),
+        kit.para(_text(other, "guidance.doc_title"), kit.title_en),
+        Spacer(1, 6 * mm),
+        *both("guidance.intro", kit.body, kit.body_small),
+        Spacer(1, 3 * mm),
+        kit.para(_text(lang, "guidance.indice.heading"), kit.section),
+        kit.para(_text(other, "guidance.indice.heading"), kit.body_small),
+        Spacer(1, 1 * mm),
+        *both("guidance.indice.body", kit.body, kit.body_small, project=project_p),
+        Spacer(1, 1 * mm),
+        *both("guidance.contact", kit.body, kit.body_small, contact=contact_p),
+        Spacer(1, 3 * mm),
+        kit.para(_text(lang, "guidance.ncd.heading"), kit.section),
+        kit.para(_text(other, "guidance.ncd.heading"), kit.body_small),
+        Spacer(1, 1 * mm),
+        *both("guidance.ncd.body", kit.body, kit.body_small),
+        Spacer(1, 5 * mm),
+    ]
+    story.append(Table(
+        [[[
+            kit.para(_text(lang, "guidance.umin_page"), kit.body),
+            kit.para(_text(other, "guidance.umin_page"), kit.body_small),
+            kit.para(escape(page_url), kit.value),
+        ]]],
+        colWidths=[180 * mm - 12],
+        style=_grid_style(),
+    ))
+    return _build(story, title=GUIDANCE_PDF_TITLE, font_path=font_path, invariant=invariant, footer=None)
+
+
+# ------------------------------------------------------------------------------------------------ FAX
+
+
+def _page_mark(seen: list[int]) -> Flowable:
+    """A zero-size flowable that records the page it lands on (needs ``_build``'s canvas)."""
+
+    class _PageMark(Flowable):
+        def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+            return 0, 0
+
+        def draw(self) -> None:
+            seen.append(self.canv.current_page())
+
+    return _PageMark()
+
+
+def _cover_story(
+    application: Application, kit: _Kit, *, font_path: Path, fax_number: str, total: int, enclosed: int
+) -> list[Flowable]:
+    """The FAX cover sheet: to whom, from where (institution, department, phone only), how many pages."""
+
+    def style(name: str, size: float, leading: float, align: int = 0) -> ParagraphStyle:
+        return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
+                              wordWrap="CJK", textColor=black)
+
+    title = style("cover_title", COVER_TITLE_SIZE, COVER_TITLE_SIZE * 1.25, TA_CENTER)
+    title_en = style("cover_title_en", 11, 14, TA_CENTER)
+    big = style("cover_big", 18, 23)
+    fax_style = style("cover_fax", COVER_FAX_SIZE, COVER_FAX_SIZE * 1.2)
+    value = style("cover_value", 14, 18)
+    sub = style("cover_sub", 8, 10)
+    label_style = style("cover_label", 12, 15)
+    note = style("cover_note", 12, 16)
+
+    def printed(text: str) -> str:
+        return _printable(text, font_path)[0]
+
+    def label(key: str) -> list[Flowable]:
+        return [kit.para(t("ja", key), label_style), kit.para(t("en", key), sub)]
+
+    fax = printed(fax_number)
+    answers = application.answers
+    width = 180 * mm - 12
+    label_w = 45 * mm
+    value_w = width - label_w
+    date_ja, date_en = _date(application.applied_on), _date(application.applied_on, "en")
+
+    def sender(key: str) -> list[Flowable]:
+        return [
+            kit.mixed(t("ja", f"field.{key}"), t("en", f"field.{key}"), kit.label, en_size=8),
+            kit.para(printed(answers.get(key, "")), value),
+        ]
+
+    rows: list[list[Any]] = [
+        [label("cover.to_label"), [kit.para(t("ja", "cover.to"), big), kit.para(t("en", "cover.to"), sub)]],
+        [label("cover.fax_label"), kit.para(fax, fax_style)],
+        [label("cover.date_label"), [kit.para(date_ja, value), kit.para(date_en, sub)]],
+        [label("cover.pages_label"), [
+            kit.para(t("ja", "cover.pages", pages=total), value),
+            kit.para(t("en", "cover.pages", pages=total), sub),
+        ]],
+        [label("cover.from_label"), sender("institution")],
+        ["", sender("department")],
+        ["", sender("phone")],
+        [label("cover.enclosed_label"), [
+            kit.para(t("ja", "cover.enclosed", title=t("ja", "doc.title"), pages=enclosed), value),
+            kit.para(t("en", "cover.enclosed", title=t("en", "doc.title"), pages=enclosed), sub),
+        ]],
+    ]
+    table = Table(
+        rows,
+        colWidths=[label_w, value_w],
+        style=_grid_style([
+            ("SPAN", (0, 4), (0, 6)),
+            ("TOPPADDING", (0, 0), (-1, -1), 5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ("LEFTPADDING", (0, 0), (-1, -1), 7),
+        ]),
+    )
+    return [
+        Spacer(1, 6 * mm),
+        kit.para(t("ja", "cover.title"), title),
+        kit.para(t("en", "cover.title"), title_en),
+        Spacer(1, 8 * mm),
+        table,
+        Spacer(1, 8 * mm),
+        kit.para(t("ja", "cover.kiosk"), note),
+        kit.para(t("en", "cover.kiosk"), sub),
+        Spacer(1, 3 * mm),
+        kit.para(t("ja", "cover.incomplete"), note),
+        kit.para(t("en", "cover.incomplete"), sub),
+    ]
+
+
+def render_fax(
+    application: Application, *, font_path: Path, fax_number: str, invariant: bool = False
+) -> bytes:
+    """What goes to the FAX queue: a cover sheet, then the application exactly as ``render_application``
+    lays it out. The pages are numbered across the whole transmission, and the cover states the real
+    total (itself included), so the receiver can tell whether every page arrived.
+    """
+
+    font_path = Path(font_path)
+    load_font(font_path)
+    kit = _Kit()
+    total, enclosed = 2, 1  # a guess; corrected below if the layout says otherwise
+    pdf = b""
+    for _ in range(4):
+        starts: list[int] = []
+        pages: list[int] = []
+        story = _cover_story(application, kit, font_path=font_path, fax_number=fax_number,
+                             total=total, enclosed=enclosed)
+        story += [PageBreak(), _page_mark(starts)]
+        story += _application_story(application, kit, font_path=font_path, fax_number=fax_number)
+        pdf = _build(story, title=FAX_PDF_TITLE, font_path=font_path, invariant=invariant,
+                     footer=_page_footer, pages_out=pages)
+        real_total, real_enclosed = pages[0], pages[0] - starts[0] + 1
+        if (real_total, real_enclosed) == (total, enclosed):
+            return pdf
+        total, enclosed = real_total, real_enclosed
+    raise RuntimeError("the FAX page count did not settle")  # pragma: no cover - layout cannot oscillate
+
+
+def _qr_drawing(value: str, size_mm: float) -> Flowable:
+    """``value`` as a QR code, drawn by reportlab itself (black modules, 4-module quiet zone)."""
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+
+    size = size_mm * mm
+    widget = QrCodeWidget(value, barLevel="M", barWidth=size, barHeight=size, barBorder=4)
+    # The initial font matters even with no text: the renderer would otherwise select Helvetica and
+    # put an unembedded font into the PDF.
+    drawing = Drawing(size, size, initialFontName=FONT_NAME, initialFontSize=LABEL_SIZE)
+    drawing.add(widget)
+    return drawing
+
+
+def render_reminder(
+    *, lang: str, fax_number: str, page_url: str, font_path: Path, invariant: bool = False
+) -> bytes:
+    """A one-page slip for someone who printed the form but has not FAXed it yet. No personal data.
+
+    The requested language comes first, the other language follows in smaller type.
+    """
+
+    font_path = Path(font_path)
+    load_font(font_path)
+    kit = _Kit()
+    other = _other(lang)
+
+    def style(name: str, size: float, leading: float, align: int = 0, **kw: float) -> ParagraphStyle:
+        return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
+                              wordWrap="CJK", textColor=black, **kw)
+
+    title = style("reminder_title", REMINDER_TITLE_SIZE, REMINDER_TITLE_SIZE * 1.25, TA_CENTER)
+    title_other = style("reminder_title_other", 13, 17, TA_CENTER)
+    section = style("reminder_section", 15, 19, spaceBefore=4)
+    body = style("reminder_body", 13, 18)
+    small = style("reminder_small", 9, 12)
+    where = style("reminder_where", 18, 23)
+    fax_style = style("reminder_fax", COVER_FAX_SIZE, COVER_FAX_SIZE * 1.2)
+    url_style = style("reminder_url", 12, 15)
+    item_body = style("reminder_item", 13, 18, leftIndent=20, bulletIndent=0, bulletFontName=FONT_NAME,
+                      bulletFontSize=13)
+    item_small = style("reminder_item_small", 9, 12, leftIndent=20)
+    fax = _printable(fax_number, font_path)[0]
+    url = _printable(page_url, font_path)[0]
+
+    def both(key: str, first: ParagraphStyle, second: ParagraphStyle) -> list[Flowable]:
+        return [kit.para(_text(lang, key), first), kit.para(_text(other, key), second)]
+
+    def item(key: str) -> list[Flowable]:
+        """A bulleted point; the other language's line sits under the text, not under the bullet."""
+        return [
+            Paragraph(escape(_text(lang, key)), item_body, bulletText="・"),
+            kit.para(_text(other, key), item_small),
+        ]
+
+    def heading(key: str) -> list[Flowable]:
+        return [Spacer(1, 3 * mm), *both(key, section, small), Spacer(1, 1.5 * mm)]
+
+    width = 180 * mm - 12
+    qr_w = QR_SIZE * mm + 10
+    link = Table(
+        [[
+            _qr_drawing(page_url, QR_SIZE),
+            [*both("reminder.page", body, small), Spacer(1, 2 * mm), kit.para(url, url_style)],
+        ]],
+        colWidths=[qr_w, width - qr_w],
+        style=_grid_style([("LEFTPADDING", (0, 0), (0, 0), 5), ("TOPPADDING", (0, 0), (-1, -1), 5),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]),
+    )
+    story: list[Flowable] = [
+        Spacer(1, 4 * mm),
+        kit.para(_text(lang, "reminder.title"), title),
+        kit.para(_text(other, "reminder.title"), title_other),
+        Spacer(1, 5 * mm),
+        *both("reminder.intro", body, small),
+        *heading("reminder.what_heading"),
+        *item("reminder.what"),
+        *item("reminder.what_group"),
+        *heading("reminder.where_heading"),
+        *both("reminder.where", where, small),
+        kit.para(f"FAX　{fax}", fax_style),
+        *heading("reminder.after_heading"),
+        *item("reminder.wait"),
+        *item("reminder.mail"),
+        Spacer(1, 6 * mm),
+        link,
+        Spacer(1, 3 * mm),
+        *both("reminder.no_personal", small, small),
+    ]
+    return _build(story, title=REMINDER_PDF_TITLE, font_path=font_path, invariant=invariant, footer=None)
+
+
+# ---------------------------------------------------------------------------------------------- sample
+
+
+def sample_application(now: datetime | None = None, *, project: str = "JSOG・DB GO システム") -> Application:
+    """A clearly fictional applicant, for demos, ``render --sample`` and tests."""
+    when = now or datetime.now()
+    raw = {
+        "umin_id": "yamada-tky",
+        "name_kanji": "山田 太郎",
+        "name_kana": "やまだ たろう",
+        "name_roman": "Taro Yamada",
+        "institution": "架空大学病院",
+        "department": "産婦人科",
+        "position": "助教",
+        "phone": "03-0000-0000",
+        "email": "yamada@example.ac.jp",
+    }
+    checked = check(Route.INDICE_ONLY, IdType.PERSONAL, raw)
+    if not checked.ok:  # pragma: no cover - the sample is fixed; this guards edits to the rules
+        raise ValueError(f"the sample application no longer passes the checks: {checked.problems}")
+    return Application(
+        route=Route.INDICE_ONLY,
+        id_type=IdType.PERSONAL,
+        answers=checked.answers,
+        consent=ConsentRecord(terms_version="sample-1", agreed_at=when - timedelta(minutes=4), lang="ja"),
+        project=project,
+        applied_on=when,
+    )

@@ -1,0 +1,71 @@
+"""Privacy: what must not outlive a person's session in the kiosk's memory, and how it is forgotten.
+
+The session's data (answers, the PDF buffer, jobs) is forgotten by ``Session.wipe``
+(indice_kiosk/core/session.py). What the screens drew of it lives on in widgets and in the render caches
+of Rich, Textual and our own widgets: ``scrub`` empties a screen before it is discarded, and
+``forget_drawn_text`` empties the caches. The app (indice_kiosk/walkup/app.py, ``KioskApp.wipe``) calls
+them at every ending.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from textual.screen import Screen
+from textual.widgets import Checkbox, Input
+
+from indice_kiosk.widgets.prose import Prose
+
+
+def scrub(screen: Screen[object]) -> None:
+    """Empty every field and every text a screen shows: what a person typed must not outlive the wipe."""
+    # The form's widgets, imported when the form is first shown (not at start-up).
+    from textual.widgets import OptionList
+
+    from indice_kiosk.widgets.form_input import KanaInput, Preedit
+
+    for widget in screen.query("*"):
+        if isinstance(widget, KanaInput):
+            widget.state = None  # what was being composed, and its candidates
+        if isinstance(widget, Input):
+            widget.value = ""
+        elif isinstance(widget, Prose):
+            widget.update("")
+        elif isinstance(widget, Checkbox):
+            widget.value = False
+        elif isinstance(widget, Preedit):
+            widget.show(())
+        elif isinstance(widget, OptionList):
+            widget.clear_options()
+
+
+# Rich, Textual and our Prose memoise what they draw in functools caches keyed by the text or by the
+# widget's style cache (e.g. rich's Segment._split_cells, cached_cell_len, Textual's
+# StylesCache.get_inner_outer, which also keeps every dead widget's rendered lines). A person's name would
+# stay in memory in them until evicted, and they are most of the memory a session leaves behind.
+RENDER_CACHE_PACKAGES = ("rich", "textual", "indice_kiosk")
+
+
+def render_caches() -> list[functools._lru_cache_wrapper[object]]:
+    """Every functools cache of those packages: module functions, methods, class methods, properties."""
+    found: dict[int, functools._lru_cache_wrapper[object]] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or name.partition(".")[0] not in RENDER_CACHE_PACKAGES:
+            continue
+        for value in list(vars(module).values()):
+            for candidate in list(vars(value).values()) if isinstance(value, type) else [value]:
+                if isinstance(candidate, property):
+                    candidate = candidate.fget
+                candidate = getattr(candidate, "__func__", candidate)  # classmethod, staticmethod
+                if isinstance(candidate, functools._lru_cache_wrapper):
+                    found[id(candidate)] = candidate
+    return list(found.values())
+
+
+def forget_drawn_text() -> int:
+    """Empty the render caches of Rich, Textual and the screens; returns how many were emptied."""
+    caches = render_caches()
+    for cache in caches:
+        cache.cache_clear()
+    return len(caches)

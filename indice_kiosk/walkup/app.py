@@ -1,0 +1,486 @@
+"""KioskApp: holds the session, moves between steps through the consent rule, and wipes."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import events
+from textual.app import App
+from textual.await_complete import AwaitComplete
+from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
+from textual.screen import Screen
+
+from indice_kiosk.core import flow, jobs
+from indice_kiosk.core.application import Application, IdType, Route
+from indice_kiosk.core.config import Config
+from indice_kiosk.core.flow import Step
+from indice_kiosk.core.jobs import PrintTarget, cups_server
+from indice_kiosk.core.session import Session
+from indice_kiosk.core.text import t
+from indice_kiosk.cups import delivery
+from indice_kiosk.cups.delivery import Outcome, Progress
+from indice_kiosk.paper import fonts
+from indice_kiosk.privacy import forget_drawn_text, scrub
+from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.walkup.steps.welcome import WelcomeScreen
+from indice_kiosk.widgets.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
+
+if TYPE_CHECKING:
+    from indice_kiosk.core.ime import Mozc  # loaded when the form first needs it (bench/: cold start)
+
+log = logging.getLogger("kiosk.app")
+
+# Each step's module is imported when the step is first entered: the welcome screen must come up fast
+# (bench/ measures the cold start against a minimal Textual app).
+SCREENS_BY_STEP: dict[Step, str] = {
+    Step.WELCOME: "indice_kiosk.walkup.steps.welcome:WelcomeScreen",
+    Step.CONSENT: "indice_kiosk.walkup.steps.consent:ConsentScreen",
+    Step.ROUTE: "indice_kiosk.walkup.steps.route:RouteScreen",
+    Step.GUIDANCE: "indice_kiosk.walkup.steps.guidance:GuidanceScreen",
+    Step.APPLICANT: "indice_kiosk.walkup.steps.applicant:ApplicantScreen",
+    Step.REVIEW: "indice_kiosk.walkup.steps.review:ReviewScreen",
+    Step.SEND: "indice_kiosk.walkup.steps.send:SendScreen",
+    Step.DONE: "indice_kiosk.walkup.steps.done:DoneScreen",
+}
+
+
+def screen_class(step: Step) -> type[KioskScreen]:
+    module, name = SCREENS_BY_STEP[step].split(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert issubclass(cls, KioskScreen)
+    return cls
+
+IDLE_WARNING_SECONDS = 30
+
+
+def cancel_jobs(jobs: list[tuple[PrintTarget, int]]) -> list[int]:
+    """Cancel and purge each job; returns the ids CUPS no longer has (the others may still go out)."""
+    from indice_kiosk.cups.client import purge
+
+    gone = []
+    for target, job_id in jobs:
+        if purge(target, job_id):
+            gone.append(job_id)
+        else:
+            log.warning("job %d may still go out: CUPS did not cancel it", job_id)
+    return gone
+
+
+class KioskApp(App[None], inherit_bindings=False):
+    CSS_PATH = "walkup.tcss"
+    TITLE = "indice-kiosk"
+    # A kiosk offers no way out, no screenshots and no copying: the palette has Quit and Screenshot,
+    # and selecting text would copy it to the terminal's clipboard with OSC 52.
+    ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        target: PrintTarget | None = None,
+        fax_target: PrintTarget | None = None,
+        demo: bool = False,
+        allow_quit: bool = False,
+        handle_signals: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        operator: str | None = None,
+        ascii_only: bool = False,
+    ) -> None:
+        super().__init__()
+        # No smooth scrolling: over a slow SSH link every animation frame is a repaint to send.
+        self.animation_level = "none"
+        self.config = config
+        self.target = target or PrintTarget(server=cups_server(config.cups.server), queue=config.cups.queue,
+                                            timeout=config.cups.timeout)
+        self.fax_target = fax_target or PrintTarget(server=self.target.server, queue=config.fax.queue,
+                                                    timeout=config.cups.timeout)
+        self.demo = demo
+        self.allow_quit = allow_quit
+        self.handle_signals = handle_signals
+        # The date printed on the form and the consent time come from here (tests fix it).
+        zone = ZoneInfo(config.kiosk.timezone)
+        self.clock = clock or (lambda: datetime.now(zone))
+        # A terminal that cannot draw Japanese (indice_kiosk.core.terminal) gets English and ASCII only.
+        self.ascii_only = ascii_only
+        self.default_lang = "en" if ascii_only else config.kiosk.language
+        self._ascii_filter: LineFilter | None = None
+        if ascii_only:
+            from indice_kiosk.widgets.ascii import AsciiFilter
+
+            self._ascii_filter = AsciiFilter()
+        self.session = Session(lang=self.default_lang, operator=operator)
+        self.last_activity = time.monotonic()
+        self._pdf_engine_warming = False
+        self._wipe_done = asyncio.Event()
+        self._wipe_done.set()
+        self._cancellers: list[threading.Thread] = []
+        # The session's own mozc (kana-kanji conversion), started on first use, stopped at every ending.
+        self._mozc: Mozc | None = None
+        self._mozc_failed = False
+        self._mozc_lock = threading.Lock()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        # Textual's hook for output filters (NO_COLOR's monochrome is one): on an ASCII-only terminal
+        # every line drawn goes through indice_kiosk/widgets/ascii.py last.
+        filters = super().get_line_filters()
+        return [*filters, self._ascii_filter] if self._ascii_filter is not None else filters
+
+    def copy_to_clipboard(self, text: str) -> None:
+        # Inputs copy with ctrl+c, and Textual sends copies to the terminal's clipboard (OSC 52), where
+        # the next person at the kiosk, or the operator's own machine, would find them. Never.
+        del text
+
+    def bell(self) -> None:
+        # A shared office: no beeps.
+        return
+
+    # --- navigation: every step change goes through here ---------------------------------------
+
+    def get_default_screen(self) -> Screen[object]:
+        # Welcome is the bottom of the stack, never popped: an empty default screen under it would be laid
+        # out and painted for nothing at every start (bench/RESULTS.md, row 1).
+        return WelcomeScreen()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._check_idle)
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+            # A kiosk is never suspended (ctrl+z is a key in raw mode anyway), and Textual's SIGCONT
+            # handler must not run: when the terminal hangs up, the kernel sends the session leader SIGHUP
+            # *and* SIGCONT, and that handler restarts application mode on the dead terminal -- a second
+            # output thread that dies on EIO, so the exit then blocks forever writing to a full queue
+            # while holding the person's data (seen: `kill -9` of the SSH client's pty, 1 in 2 runs).
+            signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+            signal.signal(signal.SIGCONT, signal.SIG_DFL)
+
+    @property
+    def step(self) -> str | None:
+        return self.screen.id
+
+    def goto(self, step: Step) -> bool:
+        """Show ``step`` if the session may enter it. Returns False (and stays put) when it may not."""
+        if not flow.may_enter(step, self.session):
+            log.warning("refused to enter %s", step)
+            return False
+        self.push_screen(screen_class(step)())
+        return True
+
+    def back(self) -> None:
+        """Go to the previous step, never below welcome."""
+        if len(self.screen_stack) > 1 and isinstance(self.screen_stack[-2], KioskScreen):
+            self.pop_screen()
+
+    def wipe(self, reason: str, notice: str | None = None,
+             notice_params: dict[str, str] | None = None) -> None:
+        """End the session: forget everything, discard every screen that held it, show welcome.
+
+        ``notice`` is a catalogue key said once, in the person's language, over the welcome screen.
+        """
+        lang = self.session.lang
+        self.end_session(reason)
+        self.session.lang = self.default_lang
+        # Every step screen above welcome is popped and so discarded with what it held. Welcome itself
+        # never holds personal data; it is only reset to the kiosk's language. Textual may keep a popped
+        # screen object alive a little longer (timers, caches), so its fields are emptied first.
+        for screen in self.screen_stack[1:]:
+            scrub(screen)
+        removals: list[AwaitComplete] = []
+        while len(self.screen_stack) > 1:
+            removals.append(self.pop_screen())
+        self._wipe_done.clear()
+        self.run_worker(self._finish_wipe(removals), group="wipe", exit_on_error=False)
+        self.clear_notifications()
+        welcome = self.screen_stack[-1]
+        if isinstance(welcome, WelcomeScreen):
+            self.call_later(welcome.reset)
+        if notice:
+            self.push_screen(NoticeScreen(t(lang, notice, **(notice_params or {})), lang))
+
+    async def _finish_wipe(self, removals: list[AwaitComplete]) -> None:
+        # Textual removes popped screens asynchronously, widget by widget. Until that is done the next
+        # session waits (``wipe_finished``): its screens are not built beside the old ones. The render
+        # caches are emptied after the removal, so they also lose what the old screens drew on their way out.
+        try:
+            for removal in removals:
+                await removal
+            forget_drawn_text()
+            # The removed widgets are reference cycles: collected now, their memory is what the next
+            # session reuses, instead of sitting beside it until the collector would next run.
+            gc.collect()
+        finally:
+            self._wipe_done.set()
+
+    async def wipe_finished(self) -> None:
+        """Return once the last wipe has removed every screen it discarded (at once when there was none)."""
+        await self._wipe_done.wait()
+
+    # --- the core, on the screens' behalf -----------------------------------------------------
+
+    def warm_pdf_engine(self) -> None:
+        """Import the PDF engine and parse the font in a thread while the person types, once per process:
+        the first PDF of the day then costs no import or font parsing (bench/RESULTS.md, row 3).
+
+        Called through ``call_later`` so the worker belongs to the app: a worker started from a screen
+        keeps that screen (and so what it showed) alive after the screen is gone.
+        """
+        if self._pdf_engine_warming:
+            return
+        self._pdf_engine_warming = True
+        font = self.config.document.font
+        self.run_worker(lambda: self._warm(font), thread=True, group="pdf-engine")
+
+    @staticmethod
+    def _warm(font: Path) -> None:
+        try:
+            from indice_kiosk.paper import document
+
+            document.warm_up(font)
+        except (OSError, ValueError) as error:
+            log.error("font not loaded: %s", error)
+
+    def printable(self, value: str) -> str:
+        """The characters of ``value`` the configured font cannot print."""
+        try:
+            return fonts.missing_chars(value, self.config.document.font)
+        except (OSError, ValueError):
+            return ""  # the PDF step will report the missing font; the form stays usable
+
+    def review_rows(self, application: Application) -> list[tuple[str, str]]:
+        from indice_kiosk.paper import document  # reportlab stays out of start-up
+
+        lang = self.session.lang
+        rows = document.pdf_text_for_review(application, font_path=self.config.document.font, lang=lang)
+        if lang == "ja":
+            return rows
+        # The form is Japanese; an English reader gets the fixed words glossed (the answers are their own).
+        when = application.applied_on
+        routes = [r for r in Route if r is not Route.NOT_ISSUED]
+        glosses = {t("ja", f"doc.route.{r}"): t(lang, f"doc.route.{r}") for r in routes}
+        glosses |= {t("ja", f"doc.id_type.{i}"): t(lang, f"doc.id_type.{i}") for i in IdType}
+        glosses[t("ja", "doc.date", year=when.year, month=when.month, day=when.day)] = t(
+            lang, "doc.date", year=when.year, month=when.month, day=when.day)
+        return [(label, f"{value} ({glosses[value]})" if value in glosses else value)
+                for label, value in rows]
+
+    def queue_for(self, channel: str) -> str:
+        return self.fax_target.queue if channel == delivery.FAX else self.target.queue
+
+    def send_channel(self, channel: str, on_progress: Callable[[Progress], None],
+                     stop: threading.Event) -> Outcome:
+        """Render the session's application for ``channel`` and send it (runs in a worker thread)."""
+        from indice_kiosk.core.jobs import fax_options
+        from indice_kiosk.paper import document
+
+        application = self.session.application
+        if application is None:
+            return Outcome("other")
+        font, fax = self.config.document.font, self.config.fax
+        try:
+            if channel == delivery.FAX:
+                pdf = document.render_fax(application, font_path=font, fax_number=fax.number)
+                options = fax_options(fax.number, fax.dial_prefix, fax.number_option)
+            else:
+                pdf = document.render_application(application, font_path=font, fax_number=fax.number)
+                options = None
+        except (OSError, ValueError) as error:
+            log.error("rendering for %s failed: %s", channel, type(error).__name__)
+            return Outcome("other")
+        self.session.keep_document(pdf)
+        del pdf
+        # A job an earlier attempt left with CUPS (the server was lost mid-job, or would not cancel it)
+        # could still go out: cancel it before sending again, so the applicant's retry is the only copy.
+        self.cancel_jobs(self.session.unsettled())
+        target = self.fax_target if channel == delivery.FAX else self.target
+        max_wait = fax.max_wait if channel == delivery.FAX else self.config.cups.max_wait
+        session = self.session
+        outcome = delivery.deliver(target, bytes(session.document or b""), max_wait=max_wait,
+                                   purge=self.config.cups.purge_jobs, on_progress=on_progress, stop=stop,
+                                   title=jobs.FAX if channel == delivery.FAX else jobs.APPLICATION,
+                                   options=options,
+                                   on_submitted=lambda job_id: session.job_submitted(target, job_id))
+        if outcome.settled and outcome.job_id is not None:
+            session.job_settled(outcome.job_id)
+        return outcome
+
+    def cancel_jobs(self, jobs: list[tuple[PrintTarget, int]]) -> None:
+        """Cancel and purge ``jobs`` (blocking: for a worker thread); those CUPS no longer has are dropped
+        from the session."""
+        for job_id in cancel_jobs(jobs):
+            self.session.job_settled(job_id)
+
+    def end_session(self, reason: str) -> None:
+        """Forget the person (``Session.wipe``), stop their mozc (its profile is deleted), and cancel, in
+        the background, every job of theirs that could still go out. The screens are ``wipe``'s business."""
+        leftovers = self.session.unsettled()
+        self.session.wipe(reason)
+        with self._mozc_lock:
+            mozc, self._mozc, self._mozc_failed = self._mozc, None, False
+        if leftovers or mozc is not None:
+            worker = threading.Thread(target=self._close_after, args=(leftovers, mozc),
+                                      name="end-session", daemon=True)
+            self._cancellers.append(worker)
+            worker.start()
+
+    @staticmethod
+    def _close_after(leftovers: list[tuple[PrintTarget, int]], mozc: Mozc | None) -> None:
+        if mozc is not None:
+            mozc.close()
+        cancel_jobs(leftovers)
+
+    # --- Japanese input ----------------------------------------------------------------------
+
+    def mozc(self) -> Mozc | None:
+        """The session's running mozc, started on first use; None when conversion is off or unavailable
+        (the fields then take letters as typed)."""
+        settings = self.config.input
+        if not settings.kana:
+            return None
+        from indice_kiosk.core.ime import ImeUnavailable, Mozc
+        from indice_kiosk.core.ime import available as ime_available
+
+        with self._mozc_lock:
+            if self._mozc is None and not self._mozc_failed:
+                try:
+                    if not ime_available():
+                        raise ImeUnavailable("mozc is not installed (mozc-server, emacs-mozc-bin)")
+                    mozc = Mozc(run_as=settings.mozc_user)
+                    mozc.start()
+                except ImeUnavailable as error:
+                    log.warning("kana input unavailable: %s", error)
+                    self._mozc_failed = True
+                else:
+                    self._mozc = mozc
+            return self._mozc
+
+    def warm_mozc(self) -> None:
+        """Start the session's mozc in a thread while the form is read (the first key then does not wait)."""
+        if self.config.input.kana and self._mozc is None and not self._mozc_failed:
+            self.run_worker(self.mozc, thread=True, group="mozc")
+
+    def finish_cancelling(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds in all) for the cancellations ``end_session`` started: the
+        process is about to exit and would take the daemon threads with it."""
+        deadline = time.monotonic() + timeout
+        for worker in self._cancellers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        self._cancellers = [worker for worker in self._cancellers if worker.is_alive()]
+
+    def print_reminder(self) -> Outcome:
+        from indice_kiosk.paper import document
+
+        pdf = document.render_reminder(lang=self.session.lang, fax_number=self.config.fax.number,
+                                       page_url=self.config.umin.page, font_path=self.config.document.font)
+        return delivery.deliver(self.target, pdf, max_wait=self.config.cups.max_wait,
+                                purge=self.config.cups.purge_jobs, on_progress=lambda _p: None,
+                                title=jobs.REMINDER)
+
+    def print_guidance(self) -> Outcome:
+        from indice_kiosk.paper import document
+
+        project = self.config.project
+        pdf = document.render_guidance(lang=self.session.lang, project=project.name, contact=project.contact,
+                                       page_url=self.config.umin.page, font_path=self.config.document.font)
+        return delivery.deliver(self.target, pdf, max_wait=self.config.cups.max_wait,
+                                purge=self.config.cups.purge_jobs, on_progress=lambda _p: None,
+                                title=jobs.GUIDANCE)
+
+    # --- start over, quit --------------------------------------------------------------------
+
+    def action_start_over(self) -> None:
+        if self.screen.id == Step.WELCOME:
+            return
+        lang = self.session.lang
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.wipe("start over")
+
+        self.push_screen(ConfirmScreen(t(lang, "confirm.start_over"), lang), answered)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "request_quit":
+            return self.allow_quit
+        return True
+
+    def action_request_quit(self) -> None:
+        if not self.allow_quit:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.end_session("quit")
+                self.exit()
+
+        lang = self.session.lang
+        self.push_screen(ConfirmScreen(t(lang, "confirm.quit"), lang, yes_key="confirm.quit_yes"), answered)
+
+    # --- endings that nobody chose ----------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        # An unexpected error ends the session like any other ending: wiped first.
+        self.end_session("unexpected error")
+        frame = error.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+        # The type and the place only: an exception's message can quote what a person typed.
+        log.error("unexpected %s at %s; session wiped", type(error).__name__, where)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        # Textual's report prints every local variable — the person's answers among them — to the
+        # terminal, where the next person (or the scrollback) would see it. Say only what happened.
+        self._exit_renderables.append(Text(t(self.session.lang, "app.crashed")))
+        self._close_messages_no_wait()
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.
+        self.end_session(sig.name)
+        self.exit()
+
+    # --- idleness ----------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
+                      | events.Paste):
+            self.last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def idle_remaining(self) -> int:
+        return int(self.config.kiosk.idle_timeout - (time.monotonic() - self.last_activity) + 0.999)
+
+    def _check_idle(self) -> None:
+        # Idleness is measured from the last key, click, wheel or paste (a timestamp read here), not by a
+        # resettable timer: Timer.reset only takes effect when its pending sleep ends, so it drifts.
+        if not self.screen_stack:
+            return  # shutting down
+        warning_open = isinstance(self.screen_stack[-1], IdleScreen)
+        if self.session.is_empty or self.session.following_job:
+            self.last_activity = time.monotonic()
+            if warning_open:
+                self.pop_screen()
+            return
+        remaining = self.idle_remaining()
+        if remaining <= 0:
+            self.wipe("idle")
+        elif remaining <= min(IDLE_WARNING_SECONDS, self.config.kiosk.idle_timeout // 2) and not warning_open:
+            self.push_screen(IdleScreen(self.session.lang, self.idle_remaining))

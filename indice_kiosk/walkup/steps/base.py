@@ -1,0 +1,69 @@
+"""What every step shares: the header line, the key line in the person's language, back and start over."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button
+
+from indice_kiosk.core.text import t
+from indice_kiosk.widgets.keybar import KeyBar
+from indice_kiosk.widgets.prose import Prose
+
+if TYPE_CHECKING:
+    from indice_kiosk.walkup.app import KioskApp
+
+
+class KioskScreen(Screen[None], inherit_bindings=False):
+    """A step of the session. Subclasses list their keys in KEYS as (keys, action, catalogue key)."""
+
+    BINDINGS: ClassVar = [
+        Binding("tab", "app.focus_next", show=False),
+        Binding("shift+tab", "app.focus_previous", show=False),
+    ]
+    KEYS: ClassVar[list[tuple[str, str, str]]] = []
+    HAS_START_OVER: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        super().__init__(id=str(self.step_id()))
+        # Label widths differ by language (English labels are longer): styles key on this class.
+        self.add_class(f"-lang-{self.lang}")
+        keys = list(self.KEYS)
+        if self.HAS_START_OVER:
+            keys.append(("f9", "app.start_over", "key.start_over"))
+        for key, action, text_key in keys:
+            self._bindings.bind(key, action, self.t(text_key))
+
+    @classmethod
+    def step_id(cls) -> str:
+        raise NotImplementedError
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+    @property
+    def lang(self) -> str:
+        return self.kiosk.session.lang
+
+    def t(self, key: str, **params: object) -> str:
+        return t(self.lang, key, **params)
+
+    def compose_header(self) -> ComposeResult:
+        parts = [Prose(self.t("app.title"), id="title-bar")]
+        if self.kiosk.demo:
+            parts.append(Prose(self.t("demo.banner", server=self.kiosk.target.server), id="demo-banner"))
+        yield Vertical(*parts, id="header")
+
+    def compose_footer(self) -> ComposeResult:
+        yield KeyBar()
+
+    def nav_buttons(self, *buttons: Button) -> Horizontal:
+        return Horizontal(*buttons, classes="nav")
+
+    def action_back(self) -> None:
+        self.kiosk.back()

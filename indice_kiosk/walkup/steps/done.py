@@ -1,0 +1,106 @@
+"""Step 8: what happens next. The FAX must not be forgotten: a checklist, and a reminder slip if unticked."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Checkbox
+
+from indice_kiosk.core.application import IdType
+from indice_kiosk.core.flow import Step
+from indice_kiosk.cups.delivery import FAX, PRINT, Outcome
+from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.widgets.dialogs import ConfirmScreen
+from indice_kiosk.widgets.prose import Prose
+
+
+class Tick(Checkbox):
+    """A checkbox whose box is empty until ticked: Textual draws "X" in both states, told apart only by
+    colour, and an unticked "X" reads as done to a person (and is invisible on a monochrome terminal)."""
+
+    BUTTON_INNER = " "
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "✓" if self.value else " "
+        super().watch_value()
+        self.refresh()
+
+
+class DoneScreen(KioskScreen):
+    KEYS: ClassVar = [("f10", "finish", "done.finish")]
+    HAS_START_OVER = False
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.DONE
+
+    @property
+    def faxed_by_kiosk(self) -> bool:
+        return FAX in self.kiosk.session.delivered
+
+    def compose(self) -> ComposeResult:
+        session = self.kiosk.session
+        application = session.application
+        assert application is not None
+        fax_number = self.kiosk.config.fax.number
+        group = application.id_type is IdType.GROUP
+        yield from self.compose_header()
+        with VerticalScroll(id="body"):
+            if self.faxed_by_kiosk:
+                yield Prose(self.t("done.heading_faxed"), classes="heading")
+                # Shown only because CUPS reported the FAX job completed (the flow lets no one here before).
+                yield Prose(self.t("done.fax_sent", fax=fax_number), id="fax-sent", classes="success")
+                if PRINT in session.delivered:
+                    yield Tick(self.t("done.sign_copy"), id="check-signed")
+            else:
+                yield Prose(self.t("done.heading"), classes="heading")
+                yield Prose(self.t("done.intro"), classes="note")
+                yield Prose(self.t("done.check_hint"), classes="note")
+                yield Tick(self.t("done.step_sign"), id="check-signed")
+                if group:
+                    yield Tick(self.t("done.step_sign_group"), id="check-representative")
+                yield Tick(self.t("done.step_fax", fax=fax_number), id="check-faxed")
+            for key in ("done.step_wait", "done.step_mail"):
+                yield Prose(f"・ {self.t(key)}", classes="checklist-item -info")
+            if application.unprintable:
+                chars = " ".join(dict.fromkeys("".join(application.unprintable.values())))
+                yield Prose(self.t("done.handwrite", chars=chars), classes="problem -shown -warning")
+        yield self.nav_buttons(Button(self.t("done.finish"), id="finish", variant="primary"))
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        first = self.query(Checkbox)
+        (first.first() if first else self.query_one("#finish", Button)).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "finish":
+            self.action_finish()
+
+    def action_finish(self) -> None:
+        faxed = self.faxed_by_kiosk or self.query_one("#check-faxed", Checkbox).value
+        if faxed:
+            self.kiosk.wipe("finish")
+            return
+
+        # The manual's own warning: people apply, forget the FAX, and nothing happens. Ask once more.
+        def answered(print_slip: bool | None) -> None:
+            if print_slip:
+                self.query_one("#finish", Button).disabled = True
+                self._print_reminder()
+
+        self.kiosk.push_screen(
+            ConfirmScreen(self.t("done.fax_unconfirmed"), self.lang, yes_key="done.print_reminder"), answered)
+
+    @work(thread=True, exclusive=True, group="reminder")
+    def _print_reminder(self) -> None:
+        outcome = self.kiosk.print_reminder()
+        self.app.call_from_thread(self._reminded, outcome)
+
+    def _reminded(self, outcome: Outcome) -> None:
+        notice = "done.reminder_printed" if outcome.ok else "done.reminder_failed"
+        self.kiosk.wipe("finish, FAX unconfirmed", notice=notice,
+                        notice_params={"fax": self.kiosk.config.fax.number})

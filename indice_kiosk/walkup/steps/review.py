@@ -1,0 +1,77 @@
+"""Step 6: everything exactly as it will be printed; edit goes back with every answer kept."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import Button
+
+from indice_kiosk.core.flow import Step
+from indice_kiosk.cups.delivery import FAX
+from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.widgets.prose import Prose
+
+
+class ReviewScreen(KioskScreen):
+    KEYS: ClassVar = [("escape", "back", "review.edit"), ("f10", "confirm", "review.confirm")]
+    BINDINGS: ClassVar = [
+        *KioskScreen.BINDINGS,
+        Binding("down", "scroll_body(1)", show=False),
+        Binding("up", "scroll_body(-1)", show=False),
+        Binding("pagedown", "scroll_body(10)", show=False),
+        Binding("pageup", "scroll_body(-10)", show=False),
+    ]
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.REVIEW
+
+    def compose(self) -> ComposeResult:
+        application = self.kiosk.session.application
+        assert application is not None  # the flow rule only lets a checked application in
+        yield from self.compose_header()
+        with VerticalScroll(id="body"):
+            yield Prose(self.t("review.heading"), classes="heading")
+            faxing = FAX in self.kiosk.session.channels
+            yield Prose(self.t("review.intro_fax" if faxing else "review.intro"), classes="note")
+            if application.unprintable:
+                yield Prose(self.t("applicant.unprintable_note"), classes="problem -shown -warning")
+            with Grid(id="review-table"):
+                for label, value in self.kiosk.review_rows(application):
+                    yield Prose(label, classes="review-label")
+                    yield Prose(value or self.t("review.empty"), classes="review-value")
+        # On a small terminal the last rows are below the edge while the focus is already on Print.
+        yield Prose(self.t("review.more_below"), id="review-more", classes="more-below")
+        yield self.nav_buttons(
+            Button(self.t("review.edit"), id="edit"),
+            Button(self.t("review.confirm_fax" if faxing else "review.confirm"), id="confirm",
+                   variant="primary"),
+        )
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+        body = self.query_one("#body", VerticalScroll)
+        self.watch(body, "scroll_y", self._update_more, init=False)
+        self.call_after_refresh(self._update_more)
+
+    def _update_more(self, _value: float | None = None) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        self.query_one("#review-more").display = body.scroll_y < body.max_scroll_y - 0.5
+
+    def action_scroll_body(self, lines: int) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        body.scroll_to(y=body.scroll_y + lines, animate=False)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "confirm":
+            self.action_confirm()
+        elif event.button.id == "edit":
+            self.action_back()
+
+    def action_confirm(self) -> None:
+        self.kiosk.goto(Step.SEND)

@@ -1,0 +1,194 @@
+"""Step 7: render the PDF, send it to the printer and/or fax queue, and follow each job to its end."""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Button
+
+from indice_kiosk.core.flow import Step
+from indice_kiosk.cups.delivery import FAX, PRINT, Outcome, Progress
+from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.widgets.prose import Prose
+
+# Messages that have a FAX wording of their own; every fault reads the same for both, after the channel name.
+FAX_WORDED = frozenset({"submitting", "pending", "waiting", "held", "completed", "timeout", "lost"})
+
+
+class SendScreen(KioskScreen):
+    KEYS: ClassVar = [
+        ("escape", "back", "key.back"),
+        ("f5", "retry", "send.retry"),
+        ("f6", "print_instead", "send.print_instead"),
+        ("f10", "next", "key.next"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stop = threading.Event()
+        self.outcome: Outcome | None = None  # None while sending; the failure, or the last success
+        self.failed_channel: str | None = None
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.SEND
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with Vertical(id="body"):
+            yield Prose(self.t("send.heading"), id="send-heading", classes="heading")
+            yield Prose("", id="send-log", classes="note")
+            yield Prose(self.t("send.rendering"), id="send-status")
+            yield Prose("", id="send-hint", classes="note")
+        yield self.nav_buttons(
+            Button(self.t("button.back"), id="back"),
+            Button(self.t("send.retry"), id="retry", variant="warning"),
+            Button(self.t("send.print_instead"), id="print-instead"),
+            Button(self.t("send.next"), id="next", variant="success"),
+        )
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self._start()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome is not None and not self.outcome.ok
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome is not None and self.outcome.ok and self.kiosk.session.fully_delivered
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Each key shows in the footer only when it can do something.
+        if action in ("retry", "back"):
+            return self.failed
+        if action == "print_instead":
+            return self.failed and self.failed_channel == FAX
+        if action == "next":
+            return self.finished
+        return True
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self.outcome = None
+        self.failed_channel = None
+        self.refresh_bindings()
+        for button_id in ("#retry", "#next", "#back", "#print-instead"):
+            self.query_one(button_id).display = False
+        self.query_one("#send-hint", Prose).update("")
+        self._update_log()
+        status = self.query_one("#send-status", Prose)
+        status.update(self.t("send.rendering"))
+        status.remove_class("problem")
+        self.kiosk.session.following_job = True
+        self._send()
+
+    @work(thread=True, exclusive=True, group="send")
+    def _send(self) -> None:
+        session = self.kiosk.session
+        outcome = Outcome("completed")
+        for channel in session.channels:
+            if channel in session.delivered:
+                continue
+            self.app.call_from_thread(self._begin, channel)
+            outcome = self.kiosk.send_channel(
+                channel,
+                on_progress=lambda p, c=channel: self.app.call_from_thread(self._progress, c, p),
+                stop=self._stop,
+            )
+            if self._stop.is_set():
+                return
+            self.app.call_from_thread(self._channel_ended, channel, outcome)
+            if not outcome.ok:
+                break
+        if not self._stop.is_set():
+            self.app.call_from_thread(self._finished, outcome)
+
+    def _label(self, channel: str) -> str:
+        return self.t(f"send.channel.{channel}")
+
+    def _message(self, channel: str, kind: str, seconds: int = 0) -> str:
+        params = {"queue": self.kiosk.queue_for(channel), "seconds": seconds,
+                  "fax": self.kiosk.config.fax.number}
+        if channel == FAX and kind in FAX_WORDED:
+            return self.t(f"send.fax.{kind}", **params)
+        text = self.t(f"send.{kind}", **params)
+        return f"{self._label(channel)}：{text}" if channel == FAX else text
+
+    def _begin(self, channel: str) -> None:
+        heading = "send.fax.heading" if channel == FAX else "send.heading"
+        self.query_one("#send-heading", Prose).update(self.t(heading))
+
+    def _progress(self, channel: str, progress: Progress) -> None:
+        self.query_one("#send-status", Prose).update(self._message(channel, progress.phase, progress.seconds))
+
+    def _channel_ended(self, channel: str, outcome: Outcome) -> None:
+        if outcome.ok:
+            self.kiosk.session.delivered.add(channel)
+        else:
+            self.failed_channel = channel
+        self._update_log()
+
+    def _update_log(self) -> None:
+        session = self.kiosk.session
+        done = [c for c in session.channels if c in session.delivered]
+        lines = [f"✓ {self.t('send.line.done', channel=self._label(c))}" for c in done]
+        self.query_one("#send-log", Prose).update("\n".join(lines))
+
+    def _finished(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.kiosk.session.following_job = False
+        channel = self.failed_channel or self.kiosk.session.channels[-1]
+        status = self.query_one("#send-status", Prose)
+        status.update(self._message(channel, outcome.kind, outcome.seconds))
+        status.set_class(not outcome.ok, "problem")
+        done = "send.heading_done" if self.kiosk.session.channels == (PRINT,) else "send.heading_all_done"
+        heading = done if outcome.ok else "send.heading_failed"
+        self.query_one("#send-heading", Prose).update(self.t(heading))
+        self.refresh_bindings()
+        if outcome.ok:
+            self.query_one("#next", Button).display = True
+            self.query_one("#next", Button).focus()
+        else:
+            self.query_one("#send-hint", Prose).update(self.t("send.answers_kept"))
+            for button_id in ("#retry", "#back"):
+                self.query_one(button_id, Button).display = True
+            self.query_one("#print-instead", Button).display = self.failed_channel == FAX
+            self.query_one("#retry", Button).focus()
+
+    # --- keys and buttons ------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        actions = {"retry": self.action_retry, "next": self.action_next, "back": self.action_back,
+                   "print-instead": self.action_print_instead}
+        if event.button.id in actions:
+            actions[event.button.id]()
+
+    def action_next(self) -> None:
+        if self.finished:
+            self.kiosk.goto(Step.DONE)
+
+    def action_retry(self) -> None:
+        if self.failed:
+            self._start()
+
+    def action_print_instead(self) -> None:
+        # The FAX did not go: the applicant can still leave with the printed form and fax it themselves.
+        if self.failed and self.failed_channel == FAX:
+            self.kiosk.session.channels = (PRINT,)
+            self._start()
+
+    def action_back(self) -> None:
+        # While CUPS has the job, going back would leave it unfollowed; after success there is no going back.
+        if self.failed:
+            self.kiosk.back()

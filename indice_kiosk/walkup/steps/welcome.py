@@ -1,0 +1,80 @@
+"""Step 1: what the kiosk does, the language, and start."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button
+
+from indice_kiosk.core.flow import Step
+from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.widgets.prose import Prose
+
+
+class WelcomeScreen(KioskScreen):
+    KEYS: ClassVar = [("enter", "start", "welcome.start"), ("f2", "toggle_lang", "welcome.language")]
+    HAS_START_OVER = False
+
+    @classmethod
+    def step_id(cls) -> str:
+        return Step.WELCOME
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with Vertical(id="body"):
+            yield Prose(self.t("welcome.heading"), classes="heading")
+            yield Prose(self.t("welcome.body"), id="welcome-body")
+            yield Prose(self.t("welcome.no_password"), classes="note")
+            if self.kiosk.ascii_only:
+                # This terminal cannot draw Japanese: no choice of language, and a word for the staff.
+                yield Prose(self.t("welcome.ascii_note"), id="ascii-note", classes="note")
+            else:
+                yield Prose(self.t("welcome.language"), classes="label")
+                with Horizontal(classes="choices"):
+                    for lang, name in (("ja", "日本語"), ("en", "English")):
+                        chosen = " -chosen" if self.lang == lang else ""
+                        yield Button(name, id=f"lang-{lang}", classes="lang" + chosen)
+            yield Button(self.t("welcome.start"), id="start", variant="primary")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#start", Button).focus()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "start":
+            await self.action_start()
+        elif event.button.id in ("lang-ja", "lang-en"):
+            await self.set_lang(event.button.id.removeprefix("lang-"))
+
+    async def action_start(self) -> None:
+        await self.kiosk.wipe_finished()  # a key pressed right after the last session ended waits for it
+        self.kiosk.goto(Step.CONSENT)
+
+    async def action_toggle_lang(self) -> None:
+        if not self.kiosk.ascii_only:
+            await self.set_lang("en" if self.lang == "ja" else "ja")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_lang":
+            return not self.kiosk.ascii_only  # English only here: not on the key line either
+        return True
+
+    async def reset(self) -> None:
+        await self.set_lang(self.kiosk.session.lang)
+
+    async def set_lang(self, lang: str) -> None:
+        self.kiosk.session.lang = lang
+        self._bindings = self._merge_bindings()
+        for key, action, text_key in self.KEYS:
+            self._bindings.bind(key, action, self.t(text_key))
+        await self.recompose()
+        self.refresh_bindings()
+        self.call_after_refresh(self._focus_start)
+
+    def _focus_start(self) -> None:
+        # Once a language is chosen the next thing is to start: Enter should do it.
+        for button in self.query("#start"):
+            button.focus()

@@ -1,1 +1,0 @@
-"""indice-kiosk core: settings, session, application model, PDF and printing. No screen code here."""

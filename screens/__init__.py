@@ -1,1 +1,0 @@
-"""The kiosk's screens: one module per step, plus the app that moves between them."""

@@ -1,1 +1,0 @@
-"""Textual stylesheets (.tcss), shipped as package data."""
