@@ -85,3 +85,37 @@ def test_the_core_loads_alone() -> None:
             )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# Methods that change a Session, and container methods that change what it holds.
+SESSION_WRITES = {"agree", "check_answers", "make_application", "keep_document", "forget_document", "wipe",
+                  "job_submitted", "job_settled", "add", "setdefault", "update", "clear", "append", "pop",
+                  "remove", "discard", "__setitem__"}
+
+
+def names_in(node: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for part in ast.walk(node):
+        if isinstance(part, ast.Name):
+            found.add(part.id)
+        elif isinstance(part, ast.Attribute):
+            found.add(part.attr)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "walkup" / "steps").glob("*.py")), ids=lambda p: p.name)
+def test_no_step_writes_the_session(path: Path) -> None:
+    """Steps post messages (indice_kiosk/walkup/messages.py); the app decides what they mean."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            if not isinstance(target, ast.Name):  # rebinding a local name changes nothing
+                assert "session" not in names_in(target), f"line {node.lineno}: writes the session"
+        call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        if call and node.func.attr in SESSION_WRITES:  # type: ignore[attr-defined]
+            assert "session" not in names_in(node.func.value), (  # type: ignore[attr-defined]
+                f"line {node.lineno}: changes the session")

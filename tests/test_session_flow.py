@@ -86,10 +86,11 @@ async def test_unknown_id_group_route_keyboard_only(config: Config, private_cups
         await pilot.press("down", "enter")
         assert app.focused.id == "id-type"
         await pilot.press("down", "enter")  # ID type: group
-        assert app.session.route == "indice-and-general" and app.session.id_type == "group"
+        assert app.screen.route == "indice-and-general" and app.screen.id_type == "group"
         assert app.focused.id == "next"
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.id == "applicant")
+        assert app.session.route == "indice-and-general" and app.session.id_type == "group"  # taken at Next
         assert app.screen.query_one("#find-id").display
         assert app.screen.query_one("#group").display
         await fill(pilot, answers)

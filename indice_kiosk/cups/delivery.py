@@ -66,6 +66,7 @@ class Outcome:
 
 
 PRINTER_STOPPED = 5  # IPP printer-state
+RETRY_AFTER = 0.3  # seconds before the second look at a job whose first look failed
 
 
 def _phase(target: PrintTarget, status: printing.JobStatus) -> str:
@@ -114,17 +115,26 @@ def deliver(
     if on_submitted is not None:
         on_submitted(job_id)
     last: printing.JobStatus | None = None
-    try:
-        for status in printing.follow(target, job_id, max_wait=max_wait, stop=stop):
-            last = status
-            if not status.finished:
-                on_progress(Progress(_phase(target, status), waited(), job_id))
-    except PrintError as error:
-        log.warning("following job %s failed: %s (%s)", job_id, error.kind, error.detail)
-        # CUPS had the job and then went away (cupsd died, the link dropped): whether it printed is
-        # unknown, and a restarted cupsd resumes it from its spool -- so it is not settled.
-        kind = "lost" if error.kind == "unreachable" else error.kind
-        return Outcome(kind, job_id, waited(), settled=False)
+    failures = 0
+    while True:
+        try:
+            for status in printing.follow(target, job_id, max_wait=max(max_wait - waited(), 0.0), stop=stop):
+                last = status
+                if not status.finished:
+                    on_progress(Progress(_phase(target, status), waited(), job_id))
+            break
+        except PrintError as error:
+            failures += 1
+            log.warning("following job %s failed: %s (%s)", job_id, error.kind, error.detail)
+            if failures == 1:
+                # One more look: a server going down can answer garbage once (IPP 0x0500) before it is
+                # gone, and a link can drop one request.
+                time.sleep(RETRY_AFTER)
+                continue
+            # CUPS had the job and then went away (cupsd died, the link dropped): whether it printed is
+            # unknown, and a restarted cupsd resumes it from its spool -- so it is not settled.
+            kind = "lost" if error.kind == "unreachable" else error.kind
+            return Outcome(kind, job_id, waited(), settled=False)
     if last is None or not last.finished:
         log.warning("job %s not finished after %ss; cancelling it", job_id, waited())
         # A job left behind would print by surprise after the person has gone, or after their retry.

@@ -34,6 +34,7 @@ from indice_kiosk.cups import delivery
 from indice_kiosk.cups.delivery import Outcome, Progress
 from indice_kiosk.paper import fonts
 from indice_kiosk.privacy import forget_drawn_text, scrub
+from indice_kiosk.walkup import messages
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.walkup.steps.welcome import WelcomeScreen
 from indice_kiosk.widgets.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
@@ -232,6 +233,48 @@ class KioskApp(App[None], inherit_bindings=False):
     async def wipe_finished(self) -> None:
         """Return once the last wipe has removed every screen it discarded (at once when there was none)."""
         await self._wipe_done.wait()
+
+    # --- what the steps say happened: the app decides (no step writes the session) ------------------
+
+    async def on_language_chosen(self, message: messages.LanguageChosen) -> None:
+        self.session.lang = message.lang
+        if isinstance(self.screen, WelcomeScreen):
+            await self.screen.show_language()
+
+    def on_agreed(self, _message: messages.Agreed) -> None:
+        if self.screen.id == Step.CONSENT:
+            self.session.agree(self.clock())
+            self.goto(Step.ROUTE)
+
+    def on_route_chosen(self, message: messages.RouteChosen) -> None:
+        self.session.route, self.session.id_type = message.route, message.id_type
+        self.goto(Step.GUIDANCE if message.route is Route.NOT_ISSUED else Step.APPLICANT)
+
+    def on_answer_changed(self, message: messages.AnswerChanged) -> None:
+        if self.session.agreed:  # never into a session that has ended (a late message after a wipe)
+            self.session.answers[message.key] = message.value
+
+    def on_form_completed(self, _message: messages.FormCompleted) -> None:
+        checked = self.session.check_answers(self.printable)
+        if not checked.ok:
+            log.warning("form completed with problems; staying on it")
+            return
+        self.session.make_application(self.config.project.name, now=self.clock(),
+                                      channels=delivery.channels_for(self.config.delivery.mode))
+        self.goto(Step.REVIEW)
+
+    def on_delivering(self, message: messages.Delivering) -> None:
+        self.session.following_job = message.running
+
+    def on_channel_delivered(self, message: messages.ChannelDelivered) -> None:
+        self.session.delivered.add(message.channel)
+
+    def on_print_instead(self, _message: messages.PrintInstead) -> None:
+        # The FAX did not go: the applicant leaves with the printed form and faxes it themselves.
+        self.session.channels = (delivery.PRINT,)
+        restart = getattr(self.screen, "restart", None)
+        if self.screen.id == Step.SEND and callable(restart):
+            restart()
 
     # --- the core, on the screens' behalf -----------------------------------------------------
 

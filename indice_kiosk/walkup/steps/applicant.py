@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Label
 from indice_kiosk.core import application as model
 from indice_kiosk.core.application import FIND_ID_KEYS, IDENTITY_KEYS, IdType, Problem, Route
 from indice_kiosk.core.flow import Step
-from indice_kiosk.cups.delivery import channels_for
+from indice_kiosk.walkup.messages import AnswerChanged, FormCompleted
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.widgets.form_input import FormInput, JapaneseField, KanaInput, switch_kana
 from indice_kiosk.widgets.prose import Prose
@@ -24,6 +24,15 @@ MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", 
 class ApplicantScreen(KioskScreen):
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f2", "toggle_kana", "key.kana"),
                       ("f10", "next", "key.next")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        session = self.kiosk.session
+        # What the fields hold; each change is told to the app (AnswerChanged), which keeps the session's.
+        self.answers: dict[str, str] = dict(session.answers)
+        if session.operator and not self.answers.get("identity_checked_by"):
+            # Who checked is, by default, the operator at the keyboard.
+            self.answers["identity_checked_by"] = session.operator
 
     @classmethod
     def step_id(cls) -> str:
@@ -51,8 +60,6 @@ class ApplicantScreen(KioskScreen):
                 yield Prose(self.t("applicant.group_heading"), classes="subheading")
                 yield self._field("representative_name")
             if session.operator:
-                # Who checked is, by default, the operator at the keyboard.
-                session.answers.setdefault("identity_checked_by", session.operator)
                 with Vertical(id="identity"):
                     yield Prose(self.t("applicant.identity_heading"), classes="subheading")
                     for key in IDENTITY_KEYS:
@@ -75,7 +82,7 @@ class ApplicantScreen(KioskScreen):
         required = model.required_when_shown(key, session.route or Route.INDICE_ONLY)
         label = self.t(f"field.{key}") + (" *" if required else self.t("optional"))
         settings = {
-            "value": session.answers.get(key, ""),
+            "value": self.answers.get(key, ""),
             "placeholder": self.t(f"placeholder.{key}"),
             "id": key,
             # Long enough for any honest answer, short enough that a paste cannot flood the form.
@@ -108,6 +115,9 @@ class ApplicantScreen(KioskScreen):
         switch_kana(self)
 
     def on_mount(self) -> None:
+        for key, value in self.answers.items():
+            if value != self.kiosk.session.answers.get(key, ""):
+                self.post_message(AnswerChanged(key, value))  # the operator's name, filled in above
         self._update_sections()
         first = "umin_id"
         self.query_one(f"#{first}", Input).focus()
@@ -118,7 +128,7 @@ class ApplicantScreen(KioskScreen):
 
     def _update_sections(self) -> None:
         session = self.kiosk.session
-        visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, session.answers,
+        visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, self.answers,
                                      session.operator is not None)
         self.query_one("#find-id").display = "past_affiliations" in visible
         self.query_one("#group").display = session.id_type is IdType.GROUP
@@ -132,7 +142,8 @@ class ApplicantScreen(KioskScreen):
             event.input.value = safe
             return  # the assignment posts Changed again, with the safe value
         key = event.input.id or ""
-        self.kiosk.session.answers[key] = event.value
+        self.answers[key] = event.value
+        self.post_message(AnswerChanged(key, event.value))
         if key == "umin_id":
             self._update_sections()
         problem_line = self.query_one(f"#problem-{key}", Prose)
@@ -161,7 +172,7 @@ class ApplicantScreen(KioskScreen):
 
     def _summarise(self) -> bool:
         """Name the fields still wrong, above the buttons. Returns True when there are none."""
-        checked = self.kiosk.session.check_answers(self.kiosk.printable)
+        checked = self._check()
         names = self.t("list.separator").join(self.t(f"field.{p.key}") for p in checked.problems)
         summary = self.query_one("#form-problem", Prose)
         summary.update(self.t("applicant.fix_these", fields=names) if names else "")
@@ -177,9 +188,14 @@ class ApplicantScreen(KioskScreen):
         self._show(key, self._problem(key))
 
     def _problem(self, key: str) -> Problem | None:
-        session = self.kiosk.session
-        checked = session.check_answers(self.kiosk.printable)
+        checked = self._check()
         return checked.problem_for(key) or checked.warning_for(key)
+
+    def _check(self) -> model.Checked:
+        """The form as it stands, checked (nothing is recorded: the app checks again on FormCompleted)."""
+        session = self.kiosk.session
+        return model.check(session.route or Route.INDICE_ONLY, session.id_type, self.answers,
+                           printable=self.kiosk.printable, on_behalf=session.operator is not None)
 
     def _show(self, key: str, problem: Problem | None) -> None:
         line = self.query_one(f"#problem-{key}", Prose)
@@ -200,7 +216,7 @@ class ApplicantScreen(KioskScreen):
 
     def action_next(self) -> None:
         session = self.kiosk.session
-        checked = session.check_answers(self.kiosk.printable)
+        checked = self._check()
         visible = model.visible_keys(session.route or Route.INDICE_ONLY, session.id_type, checked.answers,
                                      session.operator is not None)
         for key in visible:
@@ -210,6 +226,4 @@ class ApplicantScreen(KioskScreen):
             self.query_one(f"#{first}", Input).focus()
             self.query_one(f"#field-{first}").scroll_visible()
             return
-        session.make_application(self.kiosk.config.project.name, now=self.kiosk.clock(),
-                                 channels=channels_for(self.kiosk.config.delivery.mode))
-        self.kiosk.goto(Step.REVIEW)
+        self.post_message(FormCompleted())  # the app makes the application and shows it for review

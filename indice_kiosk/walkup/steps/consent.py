@@ -10,6 +10,7 @@ from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
 from indice_kiosk.core.text import t
+from indice_kiosk.walkup.messages import Agreed
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.widgets.prose import Prose
 
@@ -120,5 +121,4 @@ class ConsentScreen(KioskScreen):
     def agree(self) -> None:
         if not self.read_to_end:
             return  # the rules have not all been shown
-        self.kiosk.session.agree(self.kiosk.clock())
-        self.kiosk.goto(Step.ROUTE)
+        self.post_message(Agreed())  # the app records the consent (with its time) and goes on

@@ -13,6 +13,7 @@ from textual.widgets import Button, RadioButton, RadioSet
 
 from indice_kiosk.core.application import IdType, Route
 from indice_kiosk.core.flow import Step
+from indice_kiosk.walkup.messages import RouteChosen
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.widgets.prose import Prose, wrap
 
@@ -61,12 +62,17 @@ class ChoiceSet(RadioSet):
 class RouteScreen(KioskScreen):
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "next", "key.next")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The choice on screen; the session takes it when Next confirms it (RouteChosen).
+        self.route: Route | None = self.kiosk.session.route
+        self.id_type: IdType = self.kiosk.session.id_type
+
     @classmethod
     def step_id(cls) -> str:
         return Step.ROUTE
 
     def compose(self) -> ComposeResult:
-        session = self.kiosk.session
         yield from self.compose_header()
         with VerticalScroll(id="body"):
             yield Prose(self.t("route.heading"), classes="heading")
@@ -78,15 +84,15 @@ class RouteScreen(KioskScreen):
                         self.t(f"route.{route}.title"),
                         self.t(f"route.{route}.hint"),
                         id=f"route-{route}",
-                        value=session.route is route,
+                        value=self.route is route,
                     )
             with Vertical(id="id-section"):
                 yield Prose(self.t("route.id_heading"), classes="subheading")
                 with ChoiceSet(id="id-type"):
                     yield RadioButton(self.t("id_type.personal"), id="id-personal",
-                                      value=session.id_type is IdType.PERSONAL)
+                                      value=self.id_type is IdType.PERSONAL)
                     yield ChoiceButton(self.t("id_type.group"), self.t("id_type.group.hint"),
-                                       id="id-group", value=session.id_type is IdType.GROUP)
+                                       id="id-group", value=self.id_type is IdType.GROUP)
         yield self.nav_buttons(
             Button(self.t("button.back"), id="back"),
             Button(self.t("button.next"), id="next", variant="primary"),
@@ -99,21 +105,20 @@ class RouteScreen(KioskScreen):
 
     def _show_id_section(self) -> None:
         # Whoever never had an INDICE password applies nowhere here: the ID type does not matter to them.
-        self.query_one("#id-section").display = self.kiosk.session.route is not Route.NOT_ISSUED
+        self.query_one("#id-section").display = self.route is not Route.NOT_ISSUED
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        session = self.kiosk.session
         pressed = event.pressed.id or ""
         if event.radio_set.id == "route":
-            session.route = Route(pressed.removeprefix("route-"))
+            self.route = Route(pressed.removeprefix("route-"))
             self.query_one("#route-problem", Prose).update("")
             self._show_id_section()
         else:
-            session.id_type = IdType(pressed.removeprefix("id-"))
+            self.id_type = IdType(pressed.removeprefix("id-"))
 
     def on_choice_set_chosen(self, event: ChoiceSet.Chosen) -> None:
         # The next question, or the way on: a keyboard user should not hunt for it.
-        if event.choice_set.id == "route" and self.kiosk.session.route is not Route.NOT_ISSUED:
+        if event.choice_set.id == "route" and self.route is not Route.NOT_ISSUED:
             self.query_one("#id-type").focus()
         else:
             self.query_one("#next").focus()
@@ -126,11 +131,10 @@ class RouteScreen(KioskScreen):
             self.action_back()
 
     def action_next(self) -> None:
-        session = self.kiosk.session
-        if session.route is None:
+        if self.route is None:
             problem = self.query_one("#route-problem", Prose)
             problem.update(self.t("route.pick_first"))
             problem.scroll_visible()
             self.query_one("#route", RadioSet).focus()
             return
-        self.kiosk.goto(Step.GUIDANCE if session.route is Route.NOT_ISSUED else Step.APPLICANT)
+        self.post_message(RouteChosen(self.route, self.id_type))  # the app records it and goes on

@@ -12,6 +12,7 @@ from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
 from indice_kiosk.cups.delivery import FAX, PRINT, Outcome, Progress
+from indice_kiosk.walkup.messages import ChannelDelivered, Delivering, PrintInstead
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.widgets.prose import Prose
 
@@ -32,6 +33,7 @@ class SendScreen(KioskScreen):
         self._stop = threading.Event()
         self.outcome: Outcome | None = None  # None while sending; the failure, or the last success
         self.failed_channel: str | None = None
+        self.delivered: set[str] = set()  # what this step has seen CUPS complete (the app keeps the record)
 
     @classmethod
     def step_id(cls) -> str:
@@ -53,6 +55,7 @@ class SendScreen(KioskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
+        self.delivered = set(self.kiosk.session.delivered)
         self._start()
 
     def on_unmount(self) -> None:
@@ -64,7 +67,8 @@ class SendScreen(KioskScreen):
 
     @property
     def finished(self) -> bool:
-        return self.outcome is not None and self.outcome.ok and self.kiosk.session.fully_delivered
+        return (self.outcome is not None and self.outcome.ok
+                and set(self.kiosk.session.channels) <= self.delivered)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Each key shows in the footer only when it can do something.
@@ -89,15 +93,18 @@ class SendScreen(KioskScreen):
         status = self.query_one("#send-status", Prose)
         status.update(self.t("send.rendering"))
         status.remove_class("problem")
-        self.kiosk.session.following_job = True
+        self.post_message(Delivering(True))
         self._send()
+
+    def restart(self) -> None:
+        """Send again (the app calls this once it has switched a failed FAX to printing)."""
+        self._start()
 
     @work(thread=True, exclusive=True, group="send")
     def _send(self) -> None:
-        session = self.kiosk.session
         outcome = Outcome("completed")
-        for channel in session.channels:
-            if channel in session.delivered:
+        for channel in self.kiosk.session.channels:
+            if channel in self.delivered:
                 continue
             self.app.call_from_thread(self._begin, channel)
             outcome = self.kiosk.send_channel(
@@ -133,20 +140,20 @@ class SendScreen(KioskScreen):
 
     def _channel_ended(self, channel: str, outcome: Outcome) -> None:
         if outcome.ok:
-            self.kiosk.session.delivered.add(channel)
+            self.delivered.add(channel)
+            self.post_message(ChannelDelivered(channel))
         else:
             self.failed_channel = channel
         self._update_log()
 
     def _update_log(self) -> None:
-        session = self.kiosk.session
-        done = [c for c in session.channels if c in session.delivered]
+        done = [c for c in self.kiosk.session.channels if c in self.delivered]
         lines = [f"✓ {self.t('send.line.done', channel=self._label(c))}" for c in done]
         self.query_one("#send-log", Prose).update("\n".join(lines))
 
     def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome
-        self.kiosk.session.following_job = False
+        self.post_message(Delivering(False))
         channel = self.failed_channel or self.kiosk.session.channels[-1]
         status = self.query_one("#send-status", Prose)
         status.update(self._message(channel, outcome.kind, outcome.seconds))
@@ -185,8 +192,7 @@ class SendScreen(KioskScreen):
     def action_print_instead(self) -> None:
         # The FAX did not go: the applicant can still leave with the printed form and fax it themselves.
         if self.failed and self.failed_channel == FAX:
-            self.kiosk.session.channels = (PRINT,)
-            self._start()
+            self.post_message(PrintInstead())  # the app switches the session to printing, then restarts us
 
     def action_back(self) -> None:
         # While CUPS has the job, going back would leave it unfollowed; after success there is no going back.

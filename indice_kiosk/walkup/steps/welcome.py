@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
+from indice_kiosk.walkup.messages import LanguageChosen
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.widgets.prose import Prose
 
@@ -63,10 +64,13 @@ class WelcomeScreen(KioskScreen):
         return True
 
     async def reset(self) -> None:
-        await self.set_lang(self.kiosk.session.lang)
+        await self.show_language()
 
     async def set_lang(self, lang: str) -> None:
-        self.kiosk.session.lang = lang
+        self.post_message(LanguageChosen(lang))  # the app sets it, then has this screen redrawn
+
+    async def show_language(self) -> None:
+        """Draw the screen again in the session's language."""
         self._bindings = self._merge_bindings()
         for key, action, text_key in self.KEYS:
             self._bindings.bind(key, action, self.t(text_key))
