@@ -47,6 +47,10 @@ def scrub(screen: Screen[object]) -> None:
 RENDER_CACHE_PACKAGES = ("rich", "textual", "indice_kiosk")
 
 
+# The type of what functools.lru_cache makes, found through the public API (its name is private).
+LRU_CACHE = type(functools.lru_cache(maxsize=1)(lambda: None))
+
+
 def render_caches() -> list[functools._lru_cache_wrapper[object]]:
     """Every functools cache of those packages: module functions, methods, class methods, properties."""
     found: dict[int, functools._lru_cache_wrapper[object]] = {}
@@ -58,7 +62,7 @@ def render_caches() -> list[functools._lru_cache_wrapper[object]]:
                 if isinstance(candidate, property):
                     candidate = candidate.fget
                 candidate = getattr(candidate, "__func__", candidate)  # classmethod, staticmethod
-                if isinstance(candidate, functools._lru_cache_wrapper):
+                if isinstance(candidate, LRU_CACHE):
                     found[id(candidate)] = candidate
     return list(found.values())
 

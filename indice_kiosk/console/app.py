@@ -34,6 +34,7 @@ from indice_kiosk.cups.client import PrintError
 from indice_kiosk.cups.delivery import Outcome, Progress
 from indice_kiosk.widgets.dialogs import ConfirmScreen
 from indice_kiosk.widgets.prose import Prose
+from indice_kiosk.widgets.textual_private import bind_key
 
 log = logging.getLogger("kiosk.console")
 
@@ -393,8 +394,8 @@ class ConsoleApp(App[None], inherit_bindings=False):
         self.config = config
         self.lang = lang or config.kiosk.language
         self.settings_path = settings_path
-        self._bindings.bind("f5", "refresh_console", t(self.lang, "console.key.refresh"))
-        self._bindings.bind("ctrl+q", "request_quit", t(self.lang, "console.key.quit"), priority=True)
+        bind_key(self, "f5", "refresh_console", t(self.lang, "console.key.refresh"))
+        bind_key(self, "ctrl+q", "request_quit", t(self.lang, "console.key.quit"), priority=True)
 
     def copy_to_clipboard(self, text: str) -> None:
         del text  # no OSC 52 copies, as in the kiosk

@@ -23,6 +23,7 @@ from indice_kiosk.core.settings import (
 )
 from indice_kiosk.core.text import LANGS, t
 from indice_kiosk.widgets.prose import Prose
+from indice_kiosk.widgets.textual_private import bind_key
 
 # key -> the choices of a Select (value, catalogue key of its label); every other key is an Input.
 CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -84,8 +85,8 @@ class SettingsScreen(Screen[None]):
         self.lang = lang if lang in LANGS else "ja"
         self.store = SettingsStore()
         self.snapshot: Snapshot | None = None
-        self._bindings.bind("ctrl+s", "save", self.t("settings.save"))
-        self._bindings.bind("escape", "close", self.t("settings.close"))
+        bind_key(self, "ctrl+s", "save", self.t("settings.save"))
+        bind_key(self, "escape", "close", self.t("settings.close"))
 
     def t(self, key: str, **params: object) -> str:
         return t(self.lang, key, **params)

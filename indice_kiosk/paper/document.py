@@ -40,6 +40,7 @@ from indice_kiosk.core.application import (
 )
 from indice_kiosk.core.text import t
 from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH, FONT_NAME, load_font, split_printable
+from indice_kiosk.paper.reportlab_private import start_page
 
 PDF_TITLE = "INDICE password renewal application"
 GUIDANCE_PDF_TITLE = "INDICE password guidance"
@@ -222,7 +223,7 @@ def _build(
 
         def showPage(self) -> None:  # reportlab's name
             self._pages.append(dict(self.__dict__))
-            self._startPage()
+            start_page(self)
 
         def current_page(self) -> int:
             """The number of the page being drawn (``_PageMark`` reads it)."""

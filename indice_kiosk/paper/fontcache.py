@@ -78,13 +78,9 @@ def read(path: Path, name: str) -> TTFont | None:
         attrs["_pdfScale"] = (lambda x: x) if units == 1000 else (lambda x, m=1000 / units: x * m)
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
-    face = ttfonts.TTFontFace.__new__(ttfonts.TTFontFace)
-    face.__dict__.update(attrs)
+    from indice_kiosk.paper.reportlab_private import face_from_state, font_face_given
+
     # TTFont.__init__ stays reportlab's own (encoding, subset state, shaping); only the parse is skipped,
-    # by handing it the face built above.
-    parse = ttfonts.TTFontFace
-    ttfonts.TTFontFace = lambda *args, **kwargs: face  # type: ignore[assignment,misc]
-    try:
+    # by handing it a face made from the cached state.
+    with font_face_given(face_from_state(attrs)):
         return ttfonts.TTFont(name, str(path))
-    finally:
-        ttfonts.TTFontFace = parse  # type: ignore[misc]

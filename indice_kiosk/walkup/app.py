@@ -23,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
 from textual.screen import Screen
 
+from indice_kiosk.channels import make_channels
 from indice_kiosk.core import flow, jobs
 from indice_kiosk.core.application import Application, IdType, Route
 from indice_kiosk.core.config import Config
@@ -38,6 +39,7 @@ from indice_kiosk.walkup import messages
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.walkup.steps.welcome import WelcomeScreen
 from indice_kiosk.widgets.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
+from indice_kiosk.widgets.textual_private import replace_crash_report
 
 if TYPE_CHECKING:
     from indice_kiosk.core.ime import Mozc  # loaded when the form first needs it (bench/: cold start)
@@ -112,6 +114,8 @@ class KioskApp(App[None], inherit_bindings=False):
                                             timeout=config.cups.timeout)
         self.fax_target = fax_target or PrintTarget(server=self.target.server, queue=config.fax.queue,
                                                     timeout=config.cups.timeout)
+        # The ways an application leaves (indice_kiosk/channels.py), by name.
+        self.channels = make_channels(config, {delivery.PRINT: self.target, delivery.FAX: self.fax_target})
         self.demo = demo
         self.allow_quit = allow_quit
         self.handle_signals = handle_signals
@@ -325,41 +329,32 @@ class KioskApp(App[None], inherit_bindings=False):
                 for label, value in rows]
 
     def queue_for(self, channel: str) -> str:
-        return self.fax_target.queue if channel == delivery.FAX else self.target.queue
+        return self.channels[channel].target.queue
 
-    def send_channel(self, channel: str, on_progress: Callable[[Progress], None],
+    def send_channel(self, name: str, on_progress: Callable[[Progress], None],
                      stop: threading.Event) -> Outcome:
-        """Render the session's application for ``channel`` and send it (runs in a worker thread)."""
-        from indice_kiosk.core.jobs import fax_options
-        from indice_kiosk.paper import document
-
+        """Make the session's application for channel ``name`` and send it (runs in a worker thread)."""
+        channel = self.channels[name]
         application = self.session.application
         if application is None:
             return Outcome("other")
-        font, fax = self.config.document.font, self.config.fax
         try:
-            if channel == delivery.FAX:
-                pdf = document.render_fax(application, font_path=font, fax_number=fax.number)
-                options = fax_options(fax.number, fax.dial_prefix, fax.number_option)
-            else:
-                pdf = document.render_application(application, font_path=font, fax_number=fax.number)
-                options = None
+            pdf = channel.render(application)
         except (OSError, ValueError) as error:
-            log.error("rendering for %s failed: %s", channel, type(error).__name__)
+            log.error("rendering for %s failed: %s", name, type(error).__name__)
             return Outcome("other")
         self.session.keep_document(pdf)
         del pdf
         # A job an earlier attempt left with CUPS (the server was lost mid-job, or would not cancel it)
         # could still go out: cancel it before sending again, so the applicant's retry is the only copy.
         self.cancel_jobs(self.session.unsettled())
-        target = self.fax_target if channel == delivery.FAX else self.target
-        max_wait = fax.max_wait if channel == delivery.FAX else self.config.cups.max_wait
-        session = self.session
-        outcome = delivery.deliver(target, bytes(session.document or b""), max_wait=max_wait,
-                                   purge=self.config.cups.purge_jobs, on_progress=on_progress, stop=stop,
-                                   title=jobs.FAX if channel == delivery.FAX else jobs.APPLICATION,
-                                   options=options,
-                                   on_submitted=lambda job_id: session.job_submitted(target, job_id))
+        session, target = self.session, channel.target
+        try:
+            outcome = channel.deliver(bytes(session.document or b""), on_progress=on_progress, stop=stop,
+                                      on_submitted=lambda job_id: session.job_submitted(target, job_id))
+        except ValueError as error:  # a FAX number kiosk.toml should not have let through
+            log.error("sending by %s refused: %s", name, type(error).__name__)
+            return Outcome("other")
         if outcome.settled and outcome.job_id is not None:
             session.job_settled(outcome.job_id)
         return outcome
@@ -492,8 +487,7 @@ class KioskApp(App[None], inherit_bindings=False):
     def _fatal_error(self) -> None:
         # Textual's report prints every local variable — the person's answers among them — to the
         # terminal, where the next person (or the scrollback) would see it. Say only what happened.
-        self._exit_renderables.append(Text(t(self.session.lang, "app.crashed")))
-        self._close_messages_no_wait()
+        replace_crash_report(self, Text(t(self.session.lang, "app.crashed")))
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.

@@ -13,6 +13,7 @@ from textual.widgets import Button
 from indice_kiosk.core.text import t
 from indice_kiosk.widgets.keybar import KeyBar
 from indice_kiosk.widgets.prose import Prose
+from indice_kiosk.widgets.textual_private import bind_key
 
 if TYPE_CHECKING:
     from indice_kiosk.walkup.app import KioskApp
@@ -36,7 +37,7 @@ class KioskScreen(Screen[None], inherit_bindings=False):
         if self.HAS_START_OVER:
             keys.append(("f9", "app.start_over", "key.start_over"))
         for key, action, text_key in keys:
-            self._bindings.bind(key, action, self.t(text_key))
+            bind_key(self, key, action, self.t(text_key))
 
     @classmethod
     def step_id(cls) -> str:

@@ -12,6 +12,7 @@ from indice_kiosk.core.flow import Step
 from indice_kiosk.walkup.messages import LanguageChosen
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.widgets.prose import Prose
+from indice_kiosk.widgets.textual_private import bind_key, reset_bindings
 
 
 class WelcomeScreen(KioskScreen):
@@ -71,9 +72,9 @@ class WelcomeScreen(KioskScreen):
 
     async def show_language(self) -> None:
         """Draw the screen again in the session's language."""
-        self._bindings = self._merge_bindings()
+        reset_bindings(self)
         for key, action, text_key in self.KEYS:
-            self._bindings.bind(key, action, self.t(text_key))
+            bind_key(self, key, action, self.t(text_key))
         await self.recompose()
         self.refresh_bindings()
         self.call_after_refresh(self._focus_start)

@@ -1,0 +1,39 @@
+"""The private parts of reportlab the kiosk relies on, all named here (reportlab 4 and 5).
+
+Each has no public equivalent; tests/test_private_apis.py fails on the upgrade that moves one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from reportlab.pdfbase import ttfonts
+from reportlab.pdfgen.canvas import Canvas
+
+
+def start_page(canvas: Canvas) -> None:
+    """Begin a new page without emitting the one drawn so far: how a canvas that holds its pages back
+    (to print "page X of Y" on each) starts the next one. ``showPage`` would emit it."""
+    canvas._startPage()
+
+
+def face_from_state(attrs: dict[str, Any]) -> ttfonts.TTFontFace:
+    """A parsed font face made from the attributes a parse left on one (the font cache keeps those)."""
+    face = ttfonts.TTFontFace.__new__(ttfonts.TTFontFace)
+    face.__dict__.update(attrs)
+    return face
+
+
+@contextmanager
+def font_face_given(face: Any) -> Iterator[None]:
+    """While inside, ``TTFont(name, path)`` takes ``face`` instead of parsing the file: TTFont's own
+    initialisation (encoding, subsets, shaping) stays reportlab's, only the ~35 ms parse is skipped
+    (indice_kiosk/paper/fontcache.py). TTFont has no parameter for an already parsed face."""
+    parse = ttfonts.TTFontFace
+    ttfonts.TTFontFace = lambda *args, **kwargs: face  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        ttfonts.TTFontFace = parse  # type: ignore[misc]
