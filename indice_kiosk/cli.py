@@ -181,7 +181,7 @@ def run(config: Config, *, demo: bool, allow_quit: bool, on_behalf: bool = False
     try:
         app.run()
     finally:
-        app.end_session("exit")
+        app.wipe("exit", leaving=True)
         app.finish_cancelling(config.cups.timeout + 1)
         if sys.stdout.isatty():
             sys.stdout.write(CLEAR_TERMINAL)

@@ -229,6 +229,23 @@ async def test_ending_unexpected_exception(config: Config, private_cups) -> None
             app.call_later(lambda: 1 / 0)  # an error nobody planned for, inside the app
             await pilot.pause(0.5)
     assert app.session.is_empty and app.session.answers == {}
+    assert not in_memory(token), "the screens still hold the canary after the error"  # the one wipe ran
+    assert reached_printer(private_cups, token)
+    assert_cups_history_clean(private_cups, token)
+
+
+async def test_ending_quit(config: Config, private_cups) -> None:
+    """ctrl+q (over SSH, or --allow-quit): the same wipe as every other ending, then the program closes."""
+    token = canary_for("quit")
+    app = new_app(config, allow_quit=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_until_done(pilot, token)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.click("#confirm-yes")
+        await pilot.pause(0.3)
+    assert app.session.is_empty and app.session.answers == {}
+    assert not in_memory(token), "the screens still hold the canary after quitting"
     assert reached_printer(private_cups, token)
     assert_cups_history_clean(private_cups, token)
 

@@ -195,19 +195,24 @@ class KioskApp(App[None], inherit_bindings=False):
             self.pop_screen()
 
     def wipe(self, reason: str, notice: str | None = None,
-             notice_params: dict[str, str] | None = None) -> None:
-        """End the session: forget everything, discard every screen that held it, show welcome.
+             notice_params: dict[str, str] | None = None, *, leaving: bool = False) -> None:
+        """The one ending of a session, whatever ended it: forget the person (session, mozc, jobs), empty
+        every screen that showed them, and the render caches; then show welcome again -- or, ``leaving``
+        (quit, a signal, an unexpected error, the process's end), nothing more, the program is closing.
 
         ``notice`` is a catalogue key said once, in the person's language, over the welcome screen.
         """
         lang = self.session.lang
         self.end_session(reason)
         self.session.lang = self.default_lang
-        # Every step screen above welcome is popped and so discarded with what it held. Welcome itself
-        # never holds personal data; it is only reset to the kiosk's language. Textual may keep a popped
-        # screen object alive a little longer (timers, caches), so its fields are emptied first.
-        for screen in self.screen_stack[1:]:
+        # Every step screen above welcome is discarded with what it held. Welcome itself never holds
+        # personal data. Textual may keep a popped screen object alive a little longer (timers, caches), so
+        # its fields are emptied first.
+        for screen in list(self.screen_stack[1:]):
             scrub(screen)
+        if leaving:
+            forget_drawn_text()
+            return
         removals: list[AwaitComplete] = []
         while len(self.screen_stack) > 1:
             removals.append(self.pop_screen())
@@ -465,7 +470,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.end_session("quit")
+                self.wipe("quit", leaving=True)
                 self.exit()
 
         lang = self.session.lang
@@ -475,7 +480,10 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def _handle_exception(self, error: Exception) -> None:
         # An unexpected error ends the session like any other ending: wiped first.
-        self.end_session("unexpected error")
+        try:
+            self.wipe("unexpected error", leaving=True)
+        except Exception as wipe_error:  # the screens may be half built; the session is forgotten first
+            log.error("screens not emptied after the error: %s", type(wipe_error).__name__)
         frame = error.__traceback__
         while frame is not None and frame.tb_next is not None:
             frame = frame.tb_next
@@ -491,7 +499,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.
-        self.end_session(sig.name)
+        self.wipe(sig.name, leaving=True)
         self.exit()
 
     # --- idleness ----------------------------------------------------------------------------
