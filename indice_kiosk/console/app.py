@@ -342,7 +342,7 @@ def _fill(table: DataTable[str], rows: list[tuple[str, list[str]]]) -> None:
 class ConsoleApp(App[None], inherit_bindings=False):
     """``indice-kiosk operator``: the help desk's view of the kiosk's CUPS."""
 
-    CSS_PATH = "../walkup/walkup.tcss"
+    CSS_PATH = "console.tcss"
     TITLE = "indice-kiosk operator"
     ENABLE_COMMAND_PALETTE = False
     ALLOW_SELECT = False

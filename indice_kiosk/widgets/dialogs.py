@@ -24,8 +24,37 @@ MOVE_BINDINGS: list[BindingType] = [
 ]
 
 
+# The dialogs look the same over either app (the walk-up kiosk, the operator console).
+DIALOG_CSS = """
+ConfirmScreen, NoticeScreen, IdleScreen {
+    align: center middle;
+    background: $background 70%;
+}
+
+.dialog-box {
+    width: 64;
+    max-width: 100%;
+    height: auto;
+    border: thick $warning;
+    background: $surface;
+    padding: 1 2;
+}
+
+.dialog-buttons {
+    height: auto;
+    margin: 1 0 0 0;
+}
+
+.dialog-buttons Button {
+    margin: 0 1 0 0;
+}
+"""
+
+
 class ConfirmScreen(ModalScreen[bool], inherit_bindings=False):
     """A yes/no question; "no" has the focus, so a stray Enter changes nothing."""
+    DEFAULT_CSS = DIALOG_CSS
+    SCOPED_CSS = False  # the rules name the dialogs themselves, as the stylesheet they came from did
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "answer(False)", show=False), *MOVE_BINDINGS]
 
@@ -57,6 +86,8 @@ class ConfirmScreen(ModalScreen[bool], inherit_bindings=False):
 
 class NoticeScreen(ModalScreen[None], inherit_bindings=False):
     """A sentence and OK; any key or click closes it."""
+    DEFAULT_CSS = DIALOG_CSS
+    SCOPED_CSS = False  # the rules name the dialogs themselves, as the stylesheet they came from did
 
     def __init__(self, text: str, lang: str) -> None:
         super().__init__(id="notice")
@@ -85,6 +116,8 @@ class NoticeScreen(ModalScreen[None], inherit_bindings=False):
 
 class IdleScreen(ModalScreen[None], inherit_bindings=False):
     """"Still there?" with a live countdown. The key or click that answers it does nothing else."""
+    DEFAULT_CSS = DIALOG_CSS
+    SCOPED_CSS = False  # the rules name the dialogs themselves, as the stylesheet they came from did
 
     def __init__(self, lang: str, remaining: Callable[[], int]) -> None:
         super().__init__(id="idle")
