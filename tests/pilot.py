@@ -102,6 +102,19 @@ def compact(value: str) -> str:
     return re.sub(r"\s+", "", value)
 
 
+class ManualClock:
+    """A monotonic clock a test moves forward (the idle timer reads it; nobody waits minutes)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def new_app(config: object, **kwargs: object) -> KioskApp:
     return KioskApp(config, **kwargs)  # type: ignore[arg-type]
 

@@ -11,6 +11,7 @@ since their streams are compressed). The virtual printer's own spool is the pape
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import random
 import re
@@ -28,6 +29,7 @@ from indice_kiosk.core.text import t
 from tests.pilot import (
     PERSON,
     SIZE,
+    ManualClock,
     agree,
     choose,
     fill,
@@ -210,12 +212,15 @@ async def test_ending_disagree(config: Config, private_cups) -> None:
 
 async def test_ending_idle(config: Config, private_cups) -> None:
     token = canary_for("idle")
-    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout=8))
-    app = new_app(config)
+    clock = ManualClock()
+    app = new_app(config, monotonic=clock)
     async with app.run_test(size=SIZE) as pilot:
         await session_until_done(pilot, token)
-        await wait_for(pilot, lambda: app.screen.id == "welcome", timeout=20)
+        clock.advance(config.kiosk.idle_timeout + 1)  # the person walked away
+        await wait_for(pilot, lambda: app.screen.id == "welcome", timeout=5)
         assert_wiped(app)
+        await pilot.pause(0.3)
+        assert not in_memory(token), "the canary is still held by a live object after the idle wipe"
     assert reached_printer(private_cups, token)
     assert_cups_history_clean(private_cups, token)
 
@@ -378,3 +383,22 @@ def test_zz_no_canary_left_anywhere(private_cups) -> None:
     assert not hits, "session data left on disk:\n" + "\n".join(hits)
     for token in CANARIES.values():
         assert_cups_history_clean(private_cups, token)
+
+
+async def test_no_field_value_reaches_a_log(config: Config, private_cups,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    """Every log line of a whole session, at every level: events and job ids, never what was typed."""
+    token = canary_for("log")
+    caplog.set_level(logging.DEBUG)
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_until_done(pilot, token)
+        await pilot.click("#check-signed")
+        await pilot.click("#check-faxed")
+        await pilot.click("#finish")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+    logged = "\n".join(f"{record.name} {record.getMessage()}" for record in caplog.records)
+    assert "submitted" in logged and "session wiped" in logged  # the session was logged...
+    for value in canary_answers(token).values():
+        assert value not in logged  # ...and nothing a person typed
+    assert token not in logged

@@ -11,6 +11,7 @@ from indice_kiosk.core.config import Config, UminSettings
 from tests.pilot import (
     PERSON,
     SIZE,
+    ManualClock,
     agree,
     choose,
     compact,
@@ -286,25 +287,29 @@ async def test_mouse_alone_session(config: Config, private_cups) -> None:
 
 
 async def test_idle_timeout_wipes_the_session(config: Config) -> None:
-    import dataclasses
-
-    # Below the 30 s the settings file allows, so the test does not wait minutes; the rule is the same
-    # (the warning comes halfway through so short a timeout, instead of 30 s before).
-    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, idle_timeout=6))
-    app = new_app(config)
+    # The kiosk's own timeout (180 s), on a clock the test moves: the warning 30 s before, then the wipe.
+    clock = ManualClock()
+    timeout = config.kiosk.idle_timeout
+    app = new_app(config, monotonic=clock)
     async with app.run_test(size=SIZE) as pilot:
         await agree(pilot)
         await choose(pilot, "indice-only")
         await fill(pilot, {"name_kanji": "放置 太郎"})
-        await wait_for(pilot, lambda: app.screen.id == "idle", timeout=10)
-        assert "秒で入力内容を消して" in shown(app.screen.query_one("#idle-countdown"))
+        clock.advance(timeout - 40)
+        await pilot.pause(1.5)
+        assert app.screen.id == "applicant"  # not yet: no warning before the last 30 s
+        clock.advance(15)
+        await wait_for(pilot, lambda: app.screen.id == "idle", timeout=5)
+        assert "あと 25 秒で入力内容を消して" in shown(app.screen.query_one("#idle-countdown"))
         # Any key keeps the session, and that key does nothing else.
         await pilot.press("f9")
         await wait_for(pilot, lambda: app.screen.id == "applicant")
         assert app.session.answers["name_kanji"] == "放置 太郎"
         # Left alone again: the warning, then the wipe.
-        await wait_for(pilot, lambda: app.screen.id == "idle", timeout=10)
-        await wait_for(pilot, lambda: app.screen.id == "welcome", timeout=10)
+        clock.advance(timeout - 10)
+        await wait_for(pilot, lambda: app.screen.id == "idle", timeout=5)
+        clock.advance(20)
+        await wait_for(pilot, lambda: app.screen.id == "welcome", timeout=5)
         assert app.session.answers == {} and not app.session.agreed
 
 
