@@ -162,25 +162,34 @@ async def test_the_wipe_finds_every_render_cache(config: Config) -> None:
 
 
 def in_memory(token: str) -> list[str]:
-    """Live containers and widgets that still hold ``token`` (strings are found through their holders)."""
+    """Every live object that still holds ``token``: strings, bytes (UTF-8 or UTF-16) and bytearrays are
+    found through whatever refers to them -- dict keys and values, list, tuple and set items, instance
+    attributes and __slots__ (Rich's Segment and Text, Textual's Content and Strip), closures, and the
+    dicts behind functools caches (their keys too) -- by walking every object the collector tracks.
+
+    The test's own frames (which hold the token to look for) are left out.
+    """
     import gc
+    import types
 
-    from textual.widgets import Input
-
-    from indice_kiosk.widgets.prose import Prose
-
+    ours = set()
+    frame = sys._getframe()
+    while frame is not None:
+        ours.add(id(frame))
+        frame = frame.f_back
     gc.collect()
+    raw, wide = token.encode(), token.encode("utf-16-le")
     held = []
     for obj in gc.get_objects():
-        if isinstance(obj, Input) and token in obj.value:
-            held.append(f"Input #{obj.id}")
-        elif isinstance(obj, Prose) and token in obj.text:
-            held.append(f"Prose #{obj.id}")
-        elif isinstance(obj, dict) and any(isinstance(v, str) and token in v for v in obj.values()):
-            held.append(f"dict {list(obj)[:4]}")
-        elif isinstance(obj, (tuple, list)) and any(isinstance(v, str) and token in v for v in obj):
-            # Segments of drawn lines are tuples: a rendered line kept in a cache is a copy of the answer.
-            held.append(f"{type(obj).__name__} {str(obj)[:60]}")
+        if id(obj) in ours or (isinstance(obj, types.FrameType) and "/tests/" in obj.f_code.co_filename):
+            continue
+        for ref in gc.get_referents(obj):
+            if ref is token:
+                continue
+            if (isinstance(ref, str) and token in ref) or (
+                    isinstance(ref, bytes | bytearray) and (raw in ref or wide in ref)):
+                held.append(f"{type(obj).__module__}.{type(obj).__qualname__}: {str(ref)[:60]!r}")
+                break
     return held
 
 
