@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,30 @@ from indice_kiosk.core.jobs import PrintTarget
 from tests.cups_fixture import print_target, private_cups  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# What a test needs, so a run can be chosen by it (pytest -m unit, -m "not system", ...):
+#   system - real processes in real terminals or stacks (tmux, script, cage + foot)
+#   cups   - the private cupsd (real printing)
+#   ui     - the Textual app driven by Pilot
+#   unit   - none of these
+SYSTEM_MODULES = {"test_deployment", "test_terminal", "test_walkup_stack"}
+CUPS_FIXTURES = {"private_cups", "print_target", "config", "own_cups", "private_fax_cups", "walkup"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""  # type: ignore[attr-defined]
+        fixtures = set(getattr(item, "fixturenames", ()))
+        source = getattr(item, "function", None)
+        kinds = {kind for kind in ("system", "cups", "ui") if item.get_closest_marker(kind)}
+        if module in SYSTEM_MODULES or "terminal" in fixtures or "terminals" in fixtures:
+            kinds.add("system")
+        if fixtures & CUPS_FIXTURES:
+            kinds.add("cups")
+        if source is not None and inspect.iscoroutinefunction(source):
+            kinds.add("ui")
+        for kind in kinds or {"unit"}:
+            item.add_marker(getattr(pytest.mark, kind))
 
 
 @pytest.fixture(autouse=True)

@@ -100,63 +100,65 @@ SHAPE_CODE = {
 
 
 @dataclass(frozen=True)
-class Case:
-    id: str
-    key: str
+class Example:
+    name: str
     value: str
     code: str | None  # the expected problem, or None when the value is fine
     cleaned: str | None = None  # when fine: the expected cleaned value
     warns: bool | None = None  # when fine: whether an "unprintable" warning is expected (None: either)
 
+
+@dataclass(frozen=True)
+class Case:
+    """One behaviour, on one field: every example of the same class of input, expected to take the same
+    path through the answer model."""
+
+    id: str
+    key: str
+    examples: tuple[Example, ...]
+
     def __str__(self) -> str:
         return self.id
 
 
+def one(case_id: str, key: str, value: str, code: str | None, cleaned: str | None = None,
+        warns: bool | None = None) -> Case:
+    return Case(case_id, key, (Example(case_id, value, code, cleaned, warns),))
+
+
 # --- hostile patterns that must always be refused with bad_chars ------------------------------------
 
-# Inserted into the middle of a clean value: each must be refused, whatever the field.
-HIDDEN: dict[str, str] = {
-    "nul-middle": "\x00",
-    "c0-soh": "\x01",
-    "c0-unit-separator": "\x1f",
-    "del": "\x7f",
-    "c1-padding": "\x80",
-    "c1-csi-8bit": "\x9b31m",
-    "c1-osc-8bit": "\x9d0;title\x9c",
-    "esc-alone": "\x1b",
-    "ansi-sgr-red": "\x1b[31m",
-    "ansi-sgr-reset": "\x1b[0m",
-    "osc52-clipboard": "\x1b]52;c;ZWNobyBwd25lZA==\x07",
-    "osc52-clipboard-st": "\x1b]52;c;ZWNobyBwd25lZA==\x1b\\",
-    "osc8-hyperlink": "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\",
-    "osc0-window-title": "\x1b]0;pwned\x07",
-    "dcs-request": "\x1bP+q544e\x1b\\",
-    "csi-clear-home": "\x1b[2J\x1b[H",
-    "csi-cursor-up": "\x1b[5A",
-    "bell": "\x07",
-    "backspace": "\x08\x08",
-    "rlo-override": "\u202e",
-    "lro-override": "\u202d",
-    "pdf-pop": "\u202c",
-    "rli-isolate": "\u2067",
-    "fsi-pdi-isolate": "\u2068x\u2069",
-    "rlm-mark": "\u200f",
-    "arabic-letter-mark": "\u061c",
-    "zwsp": "\u200b",
-    "zwj": "\u200d",
-    "zwnj": "\u200c",
-    "bom": "\ufeff",
-    "soft-hyphen": "\u00ad",
-    "word-joiner": "\u2060",
-    "hangul-filler": "\u3164",
-    "tag-chars": "\U000e0041\U000e007f",
-    "lone-surrogate-high": "\ud800",
-    "lone-surrogate-low": "\udfff",
-    "split-surrogate-pair": "\ud842\udfb7",
-    "private-use": "\ue000",
-    "unassigned": "\u0378",
-    "replacement-char": "\ufffd",
+# Inserted into the middle of a clean value: each must be refused, whatever the field. By class: each class
+# is one behaviour (refused, named by code point), checked on one field of each kind, and every member of
+# every class is checked.
+HIDDEN_CLASSES: dict[str, dict[str, str]] = {
+    "c0-controls": {"nul-middle": "\x00", "c0-soh": "\x01", "c0-unit-separator": "\x1f", "del": "\x7f",
+                    "bell": "\x07", "backspace": "\x08\x08"},
+    "c1-controls": {"c1-padding": "\x80", "c1-csi-8bit": "\x9b31m", "c1-osc-8bit": "\x9d0;title\x9c"},
+    "escape-sequences": {
+        "esc-alone": "\x1b",
+        "ansi-sgr-red": "\x1b[31m",
+        "ansi-sgr-reset": "\x1b[0m",
+        "osc52-clipboard": "\x1b]52;c;ZWNobyBwd25lZA==\x07",
+        "osc52-clipboard-st": "\x1b]52;c;ZWNobyBwd25lZA==\x1b\\",
+        "osc8-hyperlink": "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\",
+        "osc0-window-title": "\x1b]0;pwned\x07",
+        "dcs-request": "\x1bP+q544e\x1b\\",
+        "csi-clear-home": "\x1b[2J\x1b[H",
+        "csi-cursor-up": "\x1b[5A",
+    },
+    "bidi-controls": {"rlo-override": "\u202e", "lro-override": "\u202d", "pdf-pop": "\u202c",
+                      "rli-isolate": "\u2067", "fsi-pdi-isolate": "\u2068x\u2069", "rlm-mark": "\u200f",
+                      "arabic-letter-mark": "\u061c"},
+    "invisible-format": {"zwsp": "\u200b", "zwj": "\u200d", "zwnj": "\u200c", "bom": "\ufeff",
+                         "soft-hyphen": "\u00ad", "word-joiner": "\u2060", "hangul-filler": "\u3164",
+                         "tag-chars": "\U000e0041\U000e007f"},
+    "surrogates": {"lone-surrogate-high": "\ud800", "lone-surrogate-low": "\udfff",
+                   "split-surrogate-pair": "\ud842\udfb7"},
+    "not-characters": {"private-use": "\ue000", "unassigned": "\u0378", "replacement-char": "\ufffd"},
 }
+HIDDEN: dict[str, str] = {name: chars for members in HIDDEN_CLASSES.values()
+                          for name, chars in members.items()}
 
 # --- pastes: line breaks and tabs become spaces, and the words are kept --------------------------------
 
@@ -201,36 +203,52 @@ ODD_TEXT: dict[str, str] = {
 COMBINING_ONLY = "\u0301\u0308"
 
 
+# One field per kind of answer: each kind is a code path of its own (tests/test_hostile_input.py checks
+# every class of input on each; test_every_field_refuses_every_class sweeps all the fields).
+BY_KIND: dict[str, str] = {"id": "umin_id", "text": "name_kanji", "kana": "name_kana", "roman": "name_roman",
+                           "phone": "phone", "email": "email"}
+
+
 def _cases() -> list[Case]:
     cases: list[Case] = []
-    for spec in FIELDS:
-        key, kind = spec.key, spec.kind
+    for kind, key in BY_KIND.items():
         head, tail = middle(key)
-        for name, chars in HIDDEN.items():
-            cases.append(Case(f"{key}-{name}", key, head + chars + tail, "bad_chars"))
-        cases.append(Case(f"{key}-nul-only", key, "\x00", "bad_chars"))
-        cases.append(Case(f"{key}-combining-marks-only", key, COMBINING_ONLY, "bad_chars"))
-        cases.append(Case(f"{key}-variation-selector-alone", key, "\ufe0f", "bad_chars"))
-        for name, (before, after) in EDGE_BREAKS.items():
-            cases.append(Case(f"{key}-{name}", key, before + BASE[key] + after, None, BASE[key]))
+        for class_name, members in HIDDEN_CLASSES.items():
+            cases.append(Case(f"{kind}-{class_name}", key, tuple(
+                Example(name, head + chars + tail, "bad_chars") for name, chars in members.items())))
+        cases.append(Case(f"{kind}-degenerate", key, (
+            Example("nul-only", "\x00", "bad_chars"),
+            Example("combining-marks-only", COMBINING_ONLY, "bad_chars"),
+            Example("variation-selector-alone", "\ufe0f", "bad_chars"),
+        )))
+        cases.append(Case(f"{kind}-paste-edges", key, tuple(
+            Example(name, before + BASE[key] + after, None, BASE[key])
+            for name, (before, after) in EDGE_BREAKS.items())))
+        inner: list[Example] = []
         for name, breaks in INNER_BREAKS.items():
             value = head + breaks + tail.lstrip(" \u3000")
             if kind == "text":
-                cases.append(Case(f"{key}-{name}", key, value, None, head + " " + tail.lstrip(" ")))
-            elif kind == "kana":
-                cases.append(Case(f"{key}-{name}", key, value, None, BASE[key]))
-            elif kind == "roman":
-                cases.append(Case(f"{key}-{name}", key, value, None, BASE[key]))
+                inner.append(Example(name, value, None, head + " " + tail.lstrip(" ")))
+            elif kind in ("kana", "roman"):
+                inner.append(Example(name, value, None, BASE[key]))
             elif kind == "phone":
-                cases.append(Case(f"{key}-{name}", key, "03" + breaks + "1234" + breaks + "5678", None,
-                                  "0312345678"))
+                inner.append(Example(name, "03" + breaks + "1234" + breaks + "5678", None, "0312345678"))
             else:  # a break inside an ID or an address is a break in the shape
-                cases.append(Case(f"{key}-{name}", key, value, SHAPE_CODE[kind]))
-        for name, blank in WHITESPACE_ONLY.items():
-            if key in OPTIONAL:
-                cases.append(Case(f"{key}-{name}", key, blank, None, ""))
+                inner.append(Example(name, value, SHAPE_CODE[kind]))
+        cases.append(Case(f"{kind}-paste-breaks-inside", key, tuple(inner)))
+        odd: list[Example] = []
+        for name, text in ODD_TEXT.items():
+            if kind == "text":
+                unprintable = name in ("emoji", "emoji-flag-vs16", "tsuchiyoshi", "ivs-kuzu")
+                odd.append(Example(name, text, None, text, warns=unprintable))
             else:
-                cases.append(Case(f"{key}-{name}", key, blank, "required"))
+                odd.append(Example(name, text, SHAPE_CODE[kind]))
+        cases.append(Case(f"{kind}-odd-printable-text", key, tuple(odd)))
+    for spec in FIELDS:  # what depends on the field itself: required or not, and its length
+        key, kind = spec.key, spec.kind
+        blank_code, blank_cleaned = (None, "") if key in OPTIONAL else ("required", None)
+        cases.append(Case(f"{key}-blank", key, tuple(
+            Example(name, blank, blank_code, blank_cleaned) for name, blank in WHITESPACE_ONLY.items())))
         filler = {"id": "a", "kana": "ア", "roman": "A", "phone": "0", "email": "a", "text": "山"}[kind]
 
         def sized(n: int, kind: str = kind, filler: str = filler) -> str:
@@ -242,25 +260,21 @@ def _cases() -> list[Case]:
 
         at_limit = sized(spec.max_len)
         limit_ok = kind != "phone"  # 24 zeros is not a possible number: a shape problem, not a length one
-        cases.append(Case(f"{key}-exactly-max-len", key, at_limit, None if limit_ok else "phone_shape",
-                          at_limit if limit_ok else None))
-        cases.append(Case(f"{key}-overlong-max-plus-1", key, sized(spec.max_len + 1), "too_long"))
-        cases.append(Case(f"{key}-overlong-10x", key, sized(spec.max_len * 10), "too_long"))
-        cases.append(Case(f"{key}-long-single-word", key, "x" * 5000, "too_long"))
-        cases.append(Case(f"{key}-overlong-with-nul", key, sized(spec.max_len * 2) + "\x00", "bad_chars"))
-        for name, text in ODD_TEXT.items():
-            if kind == "text":
-                unprintable = name in ("emoji", "emoji-flag-vs16", "tsuchiyoshi", "ivs-kuzu")
-                cases.append(Case(f"{key}-{name}", key, text, None, text, warns=unprintable))
-            else:
-                cases.append(Case(f"{key}-{name}", key, text, SHAPE_CODE[kind]))
+        cases.append(Case(f"{key}-length", key, (
+            Example("exactly-max-len", at_limit, None if limit_ok else "phone_shape",
+                    at_limit if limit_ok else None),
+            Example("overlong-max-plus-1", sized(spec.max_len + 1), "too_long"),
+            Example("overlong-10x", sized(spec.max_len * 10), "too_long"),
+            Example("long-single-word", "x" * 5000, "too_long"),
+            Example("overlong-with-nul", sized(spec.max_len * 2) + "\x00", "bad_chars"),
+        )))
     cases += _conversions()
     return cases
 
 
 def _conversions() -> list[Case]:
-    """Benign conversions, with the value they must become."""
-    z = Case
+    """Benign conversions, with the value they must become (each its own behaviour)."""
+    z = one
     return [
         z("umin_id-fullwidth-ascii", "umin_id", "ＹＡＭＡＤＡ－ＴＫＹ", None, "yamada-tky"),
         z("umin_id-uppercase-spaces", "umin_id", "  Yamada-TKY ", None, "yamada-tky"),
@@ -325,49 +339,74 @@ def printable() -> Callable[[str], str]:
     return lambda text: missing_chars(text, DEFAULT_FONT_PATH)
 
 
-def test_the_table_is_big_and_named() -> None:
-    assert len(CASES) >= 200
+def test_the_table_covers_every_field_and_every_pattern() -> None:
     assert len(set(CASE_IDS)) == len(CASE_IDS), "case names must be unique"
     assert {c.key for c in CASES} == set(ANSWER_KEYS)
+    examples = {e.name for c in CASES for e in c.examples}
+    assert set(HIDDEN) <= examples and set(ODD_TEXT) <= examples and set(INNER_BREAKS) <= examples
+    assert sum(len(c.examples) for c in CASES) >= 400  # the patterns; the cases are the behaviours
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_hostile_answer(case: Case) -> None:
-    route, id_type = context(case.key)
-    raw = others(case.key) | {case.key: case.value}
-    # The identity-check fields are on the form only when the help desk enters it for a caller.
-    checked = check(route, id_type, raw, printable=printable(), on_behalf=case.key in IDENTITY_KEYS)
+    for example in case.examples:
+        try:
+            check_example(case.key, example)
+        except AssertionError as error:
+            raise AssertionError(f"{case.id} / {example.name}: {error}") from None
 
-    # Nothing dangerous is ever handed back, whatever the verdict.
-    for key, value in checked.answers.items():
-        assert not forbidden_in(value), (key, forbidden_in(value))
-    assert not forbidden_in(normalize(case.key, case.value))
+
+def check_example(key: str, example: Example) -> None:
+    route, id_type = context(key)
+    raw = others(key) | {key: example.value}
+    # The identity-check fields are on the form only when the help desk enters it for a caller.
+    checked = check(route, id_type, raw, printable=printable(), on_behalf=key in IDENTITY_KEYS)
+
+    # Nothing dangerous is ever handed back, whatever the verdict, and cleaning it again changes nothing.
+    for answer_key, value in checked.answers.items():
+        assert not forbidden_in(value), (answer_key, forbidden_in(value))
+    once = normalize(key, example.value)
+    assert not forbidden_in(once)
+    assert normalize(key, once) == once
 
     # Everything else is kept as it was and is fine.
-    for key, value in checked.answers.items():
-        if key != case.key:
-            assert value == raw[key], key
-    assert {p.key for p in checked.problems} <= {case.key}, checked.problems
+    for answer_key, value in checked.answers.items():
+        if answer_key != key:
+            assert value == raw[answer_key], answer_key
+    assert {p.key for p in checked.problems} <= {key}, checked.problems
 
-    problem = checked.problem_for(case.key)
-    if case.code is None:
+    problem = checked.problem_for(key)
+    if example.code is None:
         assert problem is None, problem
         assert checked.ok
-        assert checked.answers[case.key] == case.cleaned
-        warning = checked.warning_for(case.key)
-        if case.warns is not None:
-            assert (warning is not None) == case.warns, warning
+        assert checked.answers[key] == example.cleaned
+        assert len(once) <= FIELD_BY_KEY[key].max_len
+        warning = checked.warning_for(key)
+        if example.warns is not None:
+            assert (warning is not None) == example.warns, warning
         if warning is not None:
             assert warning.code == "unprintable" and warning.chars
             _assert_message(warning.code, warning.chars)
-        printed, _ = split_printable(checked.answers[case.key], DEFAULT_FONT_PATH)
+        printed, _ = split_printable(checked.answers[key], DEFAULT_FONT_PATH)
         assert not forbidden_in(printed)
     else:
-        assert problem is not None and problem.code == case.code, problem
+        assert problem is not None and problem.code == example.code, problem
         assert not checked.ok
         _assert_message(problem.code, problem.chars)
         if problem.code == "bad_chars":
             assert problem.chars and all(part.startswith("U+") for part in problem.chars.split())
+
+
+def test_every_field_refuses_every_class() -> None:
+    """No field of the same kind takes another path: one member of each class, in every field."""
+    for spec in FIELDS:
+        head, tail = middle(spec.key)
+        for class_name, members in HIDDEN_CLASSES.items():
+            name, chars = next(iter(members.items()))
+            try:
+                check_example(spec.key, Example(name, head + chars + tail, "bad_chars"))
+            except AssertionError as error:
+                raise AssertionError(f"{spec.key} / {class_name}: {error}") from None
 
 
 def _assert_message(code: str, chars: str) -> None:
@@ -377,14 +416,6 @@ def _assert_message(code: str, chars: str) -> None:
         assert message.strip()
         assert not forbidden_in(message), (lang, code, forbidden_in(message))
         assert "\x1b" not in message
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_hostile_answer_normalizes_stably(case: Case) -> None:
-    once = normalize(case.key, case.value)
-    assert normalize(case.key, once) == once
-    if case.code is None:
-        assert len(once) <= FIELD_BY_KEY[case.key].max_len
 
 
 def test_refused_characters_are_named_by_code_point() -> None:
@@ -405,13 +436,13 @@ def test_unprintable_characters_become_geta_on_paper() -> None:
     assert split_printable(checked.answers["name_kanji"], DEFAULT_FONT_PATH)[0] == GETA + "田 一郎"
 
 
-@pytest.mark.parametrize("name", list(HIDDEN), ids=list(HIDDEN))
-def test_defuse_makes_any_value_safe_to_show_and_changes_nothing_else(name: str) -> None:
-    value = "山田" + HIDDEN[name] + " 太郎"
-    safe = defuse(value)
-    assert not forbidden_in(safe)
-    assert safe.startswith("山田") and safe.endswith(" 太郎")
-    assert defuse(safe) == safe
+@pytest.mark.parametrize("class_name", list(HIDDEN_CLASSES))
+def test_defuse_makes_any_value_safe_to_show_and_changes_nothing_else(class_name: str) -> None:
+    for name, chars in HIDDEN_CLASSES[class_name].items():
+        safe = defuse("山田" + chars + " 太郎")
+        assert not forbidden_in(safe), name
+        assert safe.startswith("山田") and safe.endswith(" 太郎"), name
+        assert defuse(safe) == safe, name
     assert defuse("  ＡＢＣ ｶﾅ　") == "  ＡＢＣ ｶﾅ　"  # no cleaning beyond safety
 
 

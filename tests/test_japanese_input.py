@@ -310,6 +310,7 @@ def click_candidate(term: Terminal, screen: str, text: str) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.system
 def test_a_real_kiosk_converts_by_keyboard_and_by_mouse(private_cups, tmp_path: Path) -> None:
     settings = tmp_path / "kiosk.toml"
     settings.write_text(f'[cups]\nserver = "{private_cups.server}"\nqueue = "{private_cups.queue}"\n',

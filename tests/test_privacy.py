@@ -302,6 +302,7 @@ def drive_real_process_to_done(term: Terminal, settings: Path, token: str) -> in
     return pid
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
 def test_ending_signal_to_a_real_process(private_cups, tmp_path: Path, sig: signal.Signals) -> None:
     """The SSH link drops (SIGHUP) or the service manager stops the kiosk (SIGTERM): wiped, then gone."""
