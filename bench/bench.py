@@ -225,7 +225,8 @@ def child_sessions_rss(count: str) -> None:
         apps = sum(1 for o in objs if isinstance(o, Application))
         screens: dict[str, int] = {}
         for o in objs:
-            if isinstance(o, Screen) and type(o).__module__.startswith("screens.") and o.id != "welcome":
+            step = type(o).__module__.startswith("indice_kiosk.walkup.steps.")
+            if isinstance(o, Screen) and step and o.id != "welcome":
                 screens[type(o).__name__] = screens.get(type(o).__name__, 0) + 1
         return {"applications": apps, "screens": screens}
 

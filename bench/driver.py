@@ -65,10 +65,10 @@ class KeyDriver:
         await self.until(self.on("route"), "route")
 
     async def choose_indice_only(self) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
+        screen = self.app.screen
         await self.until(self.focused("route"), "the route choices")
         self.key("enter")  # the first choice, "INDICE password only"; focus moves to the ID type
-        await self.until(lambda: session.route is not None, "route chosen")
+        await self.until(lambda: getattr(screen, "route", None) is not None, "route chosen")
         await self.until(self.focused("id-type"), "the ID-type choices")
         self.key("enter")  # personal ID
         await self.until(self.focused("next"), "next")

@@ -44,7 +44,13 @@ def scrub(screen: Screen[object]) -> None:
 # widget's style cache (e.g. rich's Segment._split_cells, cached_cell_len, Textual's
 # StylesCache.get_inner_outer, which also keeps every dead widget's rendered lines). A person's name would
 # stay in memory in them until evicted, and they are most of the memory a session leaves behind.
-RENDER_CACHE_PACKAGES = ("rich", "textual", "indice_kiosk")
+# Our own drawing caches are in indice_kiosk.widgets (wrapped prose, ASCII text). Not the rest of the
+# package: the parsed font (paper/fonts.py) is public data, kept for the life of the process.
+RENDER_CACHE_PACKAGES = ("rich", "textual", "indice_kiosk.widgets")
+
+
+def _drawing_module(name: str) -> bool:
+    return any(name == package or name.startswith(package + ".") for package in RENDER_CACHE_PACKAGES)
 
 
 # The type of what functools.lru_cache makes, found through the public API (its name is private).
@@ -55,13 +61,14 @@ def render_caches() -> list[functools._lru_cache_wrapper[object]]:
     """Every functools cache of those packages: module functions, methods, class methods, properties."""
     found: dict[int, functools._lru_cache_wrapper[object]] = {}
     for name, module in list(sys.modules.items()):
-        if module is None or name.partition(".")[0] not in RENDER_CACHE_PACKAGES:
+        if module is None or not _drawing_module(name):
             continue
         for value in list(vars(module).values()):
             for candidate in list(vars(value).values()) if isinstance(value, type) else [value]:
                 if isinstance(candidate, property):
                     candidate = candidate.fget
-                candidate = getattr(candidate, "__func__", candidate)  # classmethod, staticmethod
+                if isinstance(candidate, classmethod | staticmethod):
+                    candidate = candidate.__func__
                 if isinstance(candidate, LRU_CACHE):
                     found[id(candidate)] = candidate
     return list(found.values())

@@ -39,6 +39,8 @@ else:
         """pycups, imported on first use: it costs ~20 ms, and the welcome screen needs no CUPS (bench/)."""
 
         def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):  # introspection (the wipe's cache search, copy, pickle) loads nothing
+                raise AttributeError(name)
             import cups as module
 
             globals()["cups"] = module  # later look-ups go straight to the module

@@ -212,7 +212,9 @@ class JapaneseField(Vertical):
         with Horizontal(classes="field-row"):
             yield Label(self.label, classes="field-label")
             yield self.field
-            yield Button(self.kana_label, id=f"kana-{self.field.id}", classes="kana-switch", compact=True)
+            switch = Button(self.kana_label, id=f"kana-{self.field.id}", classes="kana-switch", compact=True)
+            switch.can_focus = False  # a click, or F2: Tab goes from field to field, never to the switches
+            yield switch
         with Vertical(classes="composition"):
             yield Preedit(self.reading, id=f"preedit-{self.field.id}", classes="preedit")
             candidates = OptionList(id=f"candidates-{self.field.id}", classes="candidates")
