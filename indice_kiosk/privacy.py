@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import functools
 import sys
-
-from textual.screen import Screen
-from textual.widgets import Checkbox, Input
+from typing import TYPE_CHECKING
 
 from indice_kiosk.widgets.prose import Prose
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 
 def scrub(screen: Screen[object]) -> None:
     """Empty every field and every text a screen shows: what a person typed must not outlive the wipe."""
     # The form's widgets, imported when the form is first shown (not at start-up).
-    from textual.widgets import OptionList
+    from textual.widgets import Checkbox, Input, OptionList
 
     from indice_kiosk.widgets.form_input import KanaInput, Preedit
 
