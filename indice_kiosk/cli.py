@@ -2,6 +2,7 @@
 
     indice-kiosk [--config FILE] [--allow-quit] [--on-behalf] [--demo]
     indice-kiosk operator [--lang ja|en]
+    indice-kiosk cleanup
     indice-kiosk render --sample --out FILE.pdf
     indice-kiosk render --answers FILE.toml --out FILE.pdf
 """
@@ -56,6 +57,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                        help="help-desk mode: enter an application for a caller (always on over SSH)")
     operator = sub.add_parser("operator", help="the help desk's console: CUPS queues, jobs, site settings")
     operator.add_argument("--lang", choices=("ja", "en"), help="language of the console")
+    sub.add_parser("cleanup", help="cancel and purge the jobs a kiosk of this machine left in CUPS when it "
+                   "died (systemd runs it after the kiosk stops; every kiosk also does it at start)")
     render = sub.add_parser("render", help="render an application PDF")
     source = render.add_mutually_exclusive_group(required=True)
     source.add_argument("--sample", action="store_true", help="a fictional sample applicant")
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return render(args, config)
     if args.command == "operator":
         return operator_console(config, lang=args.lang)
+    if args.command == "cleanup":
+        return cleanup(config)
     return run(config, demo=args.demo, allow_quit=args.allow_quit, on_behalf=args.on_behalf)
 
 
@@ -137,6 +142,22 @@ def render(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cleanup(config: Config) -> int:
+    """Remove what dead kiosks of this machine left in CUPS (indice_kiosk/cups/leftovers.py)."""
+    from indice_kiosk.core.jobs import cups_server
+    from indice_kiosk.cups import leftovers
+    from indice_kiosk.cups.client import PrintError
+
+    lang = locale_language()
+    try:
+        found = leftovers.sweep(cups_server(config.cups.server), timeout=config.cups.timeout)
+    except PrintError as error:
+        print(f"indice-kiosk: {t(lang, 'cleanup.failed', kind=error.kind)}", file=sys.stderr)
+        return 1
+    print(f"indice-kiosk: {t(lang, 'cleanup.done', removed=len(found.removed), kept=len(found.kept))}")
+    return 0 if not found.kept else 1
+
+
 def operator_console(config: Config, *, lang: str | None) -> int:
     harden_process()
     from indice_kiosk.console.app import ConsoleApp
@@ -175,9 +196,12 @@ def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool
 def run(config: Config, *, demo: bool, allow_quit: bool, on_behalf: bool = False) -> int:
     harden_process()
     from indice_kiosk.core.jobs import cups_server
+    from indice_kiosk.cups import leftovers
 
-    app = make_app(config, server=cups_server(config.cups.server), demo=demo, allow_quit=allow_quit,
-                   on_behalf=on_behalf)
+    server = cups_server(config.cups.server)
+    app = make_app(config, server=server, demo=demo, allow_quit=allow_quit, on_behalf=on_behalf)
+    # Jobs an earlier kiosk of this machine left in CUPS when it died are removed once the first screen is up.
+    leftovers.sweep_soon(server, timeout=config.cups.timeout)
     try:
         app.run()
     finally:

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
+from indice_kiosk.core import jobs
 from indice_kiosk.walkup.app import KioskApp
 
 SIZE = (80, 24)
@@ -91,6 +92,11 @@ async def start_over(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: pilot.app.screen.id == "confirm")
     await pilot.click("#confirm-yes")
     await wait_for(pilot, lambda: pilot.app.screen.id == "welcome")
+
+
+def sent_title(env: Mapping[str, str]) -> str:
+    """The title of a job the virtual printer received (its job-name without the sending kiosk's tag)."""
+    return jobs.split_job_name(env.get("IPP_JOB_NAME", ""))[0]
 
 
 def pdf_text(data: bytes) -> str:

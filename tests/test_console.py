@@ -25,7 +25,7 @@ from indice_kiosk.core.config import Config, CupsSettings, DeliverySettings, Fax
 from indice_kiosk.core.jobs import PrintTarget
 from indice_kiosk.cups import client as printing
 from indice_kiosk.cups.client import JobState, PrintError
-from tests.pilot import PERSON, pdf_text, shown, wait_for
+from tests.pilot import PERSON, pdf_text, sent_title, shown, wait_for
 
 SIZE = (100, 30)
 
@@ -145,7 +145,7 @@ async def test_rejecting_queue_is_shown_and_accepts_again(config: Config, privat
 
 def received_titled(pc: PrivateCups, title: str, after: int) -> list[Path]:
     return [p for p in pc.wait_received(after + 1, timeout=15)[after:]
-            if pc.received_env(p).get("IPP_JOB_NAME") == title]
+            if sent_title(pc.received_env(p)) == title]
 
 
 async def test_test_page_prints_and_completes(config: Config, private_cups) -> None:
@@ -233,7 +233,7 @@ async def test_pending_job_on_a_paused_queue_is_cancelled(config: Config, privat
             await asyncio.to_thread(printing.purge, target, job_id)
     await asyncio.sleep(1.0)
     assert not [p for p in private_cups.received()[before:]
-                if private_cups.received_env(p).get("IPP_JOB_NAME") == "INDICE application"]
+                if sent_title(private_cups.received_env(p)) == "INDICE application"]
 
 
 async def test_buttons_need_a_pick(config: Config) -> None:

@@ -31,6 +31,7 @@ from tests.pilot import (
     new_app,
     pdf_text,
     print_and_wait,
+    sent_title,
     shown,
     start,
     submit_form,
@@ -48,7 +49,7 @@ def fax_jobs(private_cups, needle: str) -> list[tuple[dict[str, str], bytes]]:
     found = []
     for path in private_cups.received():
         env = private_cups.received_env(path)
-        if env.get("IPP_JOB_NAME") == "INDICE fax" and needle in pdf_text(path.read_bytes()):
+        if sent_title(env) == "INDICE fax" and needle in pdf_text(path.read_bytes()):
             found.append((env, path.read_bytes()))
     return found
 
@@ -107,7 +108,7 @@ async def test_print_and_fax_both_arrive(config: Config, private_cups) -> None:
         assert app.screen.query("#fax-sent") and app.screen.query("#check-signed")
     assert fax_jobs(private_cups, "両方三郎")
     printed = [p for p in private_cups.received()
-               if private_cups.received_env(p).get("IPP_JOB_NAME") == "INDICE application"
+               if sent_title(private_cups.received_env(p)) == "INDICE application"
                and "両方三郎" in pdf_text(p.read_bytes())]
     assert printed
 
@@ -210,7 +211,7 @@ async def test_forgotten_fax_asks_once_more_then_prints_a_reminder(config: Confi
         assert "メモを印刷しました" in shown(app.screen.query_one("#notice-text"))
         assert app.session.is_empty
     reminders = [p for p in private_cups.received()[before:]
-                 if private_cups.received_env(p).get("IPP_JOB_NAME") == "INDICE reminder"]
+                 if sent_title(private_cups.received_env(p)) == "INDICE reminder"]
     assert len(reminders) == 1
     text = pdf_text(reminders[0].read_bytes())
     assert "0356890726" in text.replace("-", "") and "umin.ac.jp" in text

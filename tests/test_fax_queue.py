@@ -24,6 +24,7 @@ from indice_kiosk.core.config import ConfigError, from_dict
 from indice_kiosk.core.jobs import PrintTarget, check_option, fax_options
 from indice_kiosk.cups.client import JobState, PrintError, follow, is_fax_queue, list_jobs, submit
 from tests.pdfcheck import make_pdf
+from tests.pilot import sent_title
 
 FAX_QUEUE = "kiosk-fax"
 PRINTER_QUEUE = "kiosk-printer"
@@ -62,7 +63,7 @@ def received_env_by_title(pc: PrivateCups, title: str, timeout: float = 10.0) ->
             if not Path(str(path) + ".env").exists():
                 continue
             env = pc.received_env(path)
-            if env.get("IPP_JOB_NAME") == title:
+            if sent_title(env) == title:
                 return env
         if time.monotonic() > deadline:
             raise AssertionError(f"printer never received a job named {title!r}")

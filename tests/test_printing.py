@@ -18,7 +18,7 @@ import pypdf
 import pytest
 
 from devtools.democups import PrivateCups
-from indice_kiosk.core.jobs import PrintTarget, cups_server
+from indice_kiosk.core.jobs import PrintTarget, cups_server, job_name, this_kiosk
 from indice_kiosk.cups.client import (
     JobState,
     JobStatus,
@@ -173,7 +173,8 @@ def test_submit_prints_pdf_that_arrives_as_pdf(
     assert received.read_bytes().startswith(b"%PDF")
     env = private_cups.received_env(received)
     assert env["IPP_DOCUMENT_FORMAT_SUPPLIED"] == "application/pdf"
-    assert env["IPP_JOB_NAME"] == "INDICE application"
+    # The name carries this process's tag: how a later kiosk tells a dead kiosk's leftovers (core/jobs.py).
+    assert env["IPP_JOB_NAME"] == job_name("INDICE application", this_kiosk())
     # A4 (media-default set on the queue): 210 x 297 mm in hundredths of mm.
     assert "x-dimension=21000" in env["IPP_MEDIA_COL"]
     assert "y-dimension=29700" in env["IPP_MEDIA_COL"]

@@ -24,6 +24,7 @@ from pathlib import Path
 import cups as pycups
 import pytest
 
+from indice_kiosk.core import jobs
 from indice_kiosk.core.config import Config
 from indice_kiosk.core.text import t
 from tests.pilot import (
@@ -291,11 +292,17 @@ async def test_an_unexpected_error_is_reported_in_the_persons_language(
     assert left == "".join(t(lang, "app.crashed").split())
 
 
-def drive_real_process_to_done(term: Terminal, settings: Path, token: str) -> int:
+def start_real_process(term: Terminal, settings: Path) -> int:
+    """The installed command in a tmux pane (kept when it dies, to read its last screen); its pid."""
     term.start(f"exec env -u CUPS_SERVER TERM=xterm-256color {COMMAND} --config {settings}")
     term.tmux("set-option", "-t", term.name, "remain-on-exit", "on")
     pid = term.pane_pid()
     term.wait_for("はじめる")
+    return pid
+
+
+def drive_real_process_to_send(term: Terminal, settings: Path, token: str) -> int:
+    pid = start_real_process(term, settings)
     term.keys("Enter")
     term.wait_for("パスワードの取扱い")
     term.keys("End", "Enter", "Enter", "Enter", "Enter")
@@ -308,6 +315,11 @@ def drive_real_process_to_done(term: Terminal, settings: Path, token: str) -> in
     term.keys("Enter")
     term.wait_for("内容の確認")
     term.keys("F10")
+    return pid
+
+
+def drive_real_process_to_done(term: Terminal, settings: Path, token: str) -> int:
+    pid = drive_real_process_to_send(term, settings, token)
     term.wait_for("印刷が終わりました", timeout=40)
     term.keys("Enter")
     term.wait_for("FAX を忘れずに")
@@ -331,17 +343,83 @@ def test_ending_signal_to_a_real_process(private_cups, tmp_path: Path, sig: sign
         limits = Path(f"/proc/{pid}/limits").read_text()
         assert re.search(r"Max core file size\s+0\s+0", limits), limits
         os.kill(pid, sig)
-        deadline = time.monotonic() + 15
-        # tmux keeps the dead pane (remain-on-exit) so its last screen can be read; it says when it died.
-        while term.tmux("display-message", "-p", "-t", term.name, "#{pane_dead}").strip() != "1":
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the kiosk did not exit on {sig.name}")
-            time.sleep(0.1)
+        wait_dead(term, sig.name)
         assert token not in term.screen(history=True)
     finally:
         term.close()
     assert reached_printer(private_cups, token)
     assert_cups_history_clean(private_cups, token)
+
+
+def wait_dead(term: Terminal, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    # tmux keeps the dead pane (remain-on-exit) and says when its process has gone.
+    while term.tmux("display-message", "-p", "-t", term.name, "#{pane_dead}").strip() != "1":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the kiosk did not exit on {what}")
+        time.sleep(0.1)
+
+
+def kiosk_jobs_of(private_cups, pid: int) -> dict[int, int]:
+    """job id -> job-state of every job on the private CUPS that the kiosk process ``pid`` sent."""
+    connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
+    found = {}
+    listed = connection.getJobs(which_jobs="all", requested_attributes=["job-id", "job-name", "job-state"])
+    for job_id, attributes in listed.items():
+        _title, tag = jobs.split_job_name(attributes.get("job-name", ""))
+        if tag is not None and tag.pid == pid:
+            found[job_id] = attributes["job-state"]
+    return found
+
+
+@pytest.mark.system
+def test_a_killed_kiosks_waiting_job_never_goes_out(private_cups, tmp_path: Path) -> None:
+    """SIGKILL (or the OOM killer, or a power cut) gives no wipe: the person's job waits on a paused queue
+    and would print once the queue resumes, with no one there. The next kiosk on this machine removes it
+    (indice_kiosk/cups/leftovers.py): after the restart and the resume nothing prints, and nothing of the
+    person is left in CUPS's spool or history."""
+    token = canary_for("SIGKILL")
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text(f'[cups]\nserver = "{private_cups.server}"\nqueue = "{private_cups.queue}"\n'
+                        "max_wait = 600.0\n", encoding="utf-8")
+    first, second = Terminal("privacy-sigkill"), Terminal("privacy-restart")
+    private_cups.lp_command("cupsdisable", private_cups.queue)
+    try:
+        pid = drive_real_process_to_send(first, settings, token)
+        first.wait_for("一時停止", timeout=30)
+        waiting = kiosk_jobs_of(private_cups, pid)
+        assert list(waiting.values()) == [3], waiting  # one job, pending: CUPS has the person's PDF
+        os.kill(pid, signal.SIGKILL)
+        wait_dead(first, "SIGKILL")
+        # The hazard is real: the dead kiosk's job still waits in CUPS, its document in the spool.
+        assert kiosk_jobs_of(private_cups, pid) == waiting
+        (job_id,) = waiting
+        spooled = [p for p in (private_cups.root / "spool").iterdir() if p.name.startswith(f"d{job_id:05d}")]
+        assert spooled, "the waiting job's document is not in CUPS's spool"
+
+        start_real_process(second, settings)  # the unit's restart, or the next operator's login
+        deadline = time.monotonic() + 20
+        while kiosk_jobs_of(private_cups, pid):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the restarted kiosk left the dead kiosk's job: {waiting}")
+            time.sleep(0.2)
+    finally:
+        private_cups.lp_command("cupsenable", private_cups.queue)
+        first.close()
+    try:
+        # The queue runs again: what was waiting would go now. Wait until CUPS has nothing left to send.
+        connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
+        deadline = time.monotonic() + 10
+        while connection.getJobs(which_jobs="not-completed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        assert not reached_printer(private_cups, token)
+        assert not [p for p in (private_cups.root / "spool").iterdir() if p.name.startswith(f"d{job_id:05d}")]
+        assert not find_canaries([private_cups.root / "spool"], [], {"SIGKILL": token})
+        assert_cups_history_clean(private_cups, token)
+        assert "はじめる" in second.screen()  # the new kiosk runs on, untouched
+    finally:
+        second.close()
 
 
 # --- the one search for every canary, after all the endings above ------------------------------------

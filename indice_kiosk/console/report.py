@@ -136,7 +136,7 @@ def recent_jobs(
     wanted = set(queues)
     rows: list[JobRow] = []
     for job in sorted(printing.list_jobs(target), key=lambda j: j["job_id"], reverse=True):
-        if job["name"] not in KIOSK_JOB_NAMES or job["queue"] not in wanted:
+        if jobs.split_job_name(job["name"])[0] not in KIOSK_JOB_NAMES or job["queue"] not in wanted:
             continue
         try:
             state = JobState(job["state"]).name.lower()

@@ -5,18 +5,128 @@ rules (indice_kiosk/core/config.py).
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
+import re
+import socket
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-# --- job identity: the kiosk's jobs carry one of these titles (generic: never a name), and the operator
-# console recognises the kiosk's jobs by them.
+# --- job identity ------------------------------------------------------------------------------------
+# A kiosk job's name is one of these titles (generic: never a person's name) followed by the tag of the
+# kiosk process that sent it: "INDICE fax (3f2a9c01d4e5/8b1c2d3e/4242/918273)". The operator console
+# recognises the kiosk's jobs by the title; a kiosk that starts finds by the tag the jobs that a dead
+# kiosk of this machine left in CUPS (killed, out of memory, power cut: no wipe ran) and removes them,
+# so nothing goes out later with no one there (indice_kiosk/cups/leftovers.py). The job's owner is the
+# account the kiosk runs as (CUPS records it; the kiosk sets nothing).
 APPLICATION = "INDICE application"
 FAX = "INDICE fax"
 REMINDER = "INDICE reminder"
 GUIDANCE = "INDICE guidance"
 TEST_PAGE = "indice-kiosk test page"
 KIOSK_TITLES = frozenset({APPLICATION, FAX, REMINDER, GUIDANCE, TEST_PAGE})
+# What a dead kiosk's leftovers may hold: everything it sent for a person (not an operator's test page).
+SESSION_TITLES = KIOSK_TITLES - {TEST_PAGE}
+
+
+
+@dataclass(frozen=True)
+class KioskTag:
+    """Which kiosk process sent a job: this machine (/etc/machine-id), this boot
+    (/proc/sys/kernel/random/boot_id), the process id and the process's start time in clock ticks since
+    boot (so a reused pid is not taken for the same process)."""
+
+    machine: str
+    boot: str
+    pid: int
+    started: int
+
+    def __str__(self) -> str:
+        return f"{self.machine}/{self.boot}/{self.pid}/{self.started}"
+
+    @classmethod
+    def parse(cls, text: str) -> KioskTag | None:
+        parts = text.split("/")
+        if len(parts) != 4 or not all(parts) or not (parts[2].isdecimal() and parts[3].isdecimal()):
+            return None
+        return cls(parts[0], parts[1], int(parts[2]), int(parts[3]))
+
+
+# In parentheses: CUPS's own attribute printing escapes "[" (the virtual printer got "fax \[...]").
+_TAG = re.compile(r"(?P<title>.+) \((?P<tag>[^()]+)\)", re.DOTALL)
+
+
+def job_name(title: str, tag: KioskTag) -> str:
+    """The name a job is sent with: its generic title and the sending kiosk's tag."""
+    return f"{title} ({tag})"
+
+
+def split_job_name(name: str) -> tuple[str, KioskTag | None]:
+    """(title, tag) of a job name; a name with no kiosk tag is (name, None)."""
+    found = _TAG.fullmatch(name)
+    if found is None:
+        return name, None
+    tag = KioskTag.parse(found["tag"])
+    return (found["title"], tag) if tag is not None else (name, None)
+
+
+def _first_line(path: str) -> str:
+    try:
+        with open(path, encoding="ascii") as file:
+            return file.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat, field 22), or None when it cannot
+    be read (gone, or hidden from this account)."""
+    stat = _first_line(f"/proc/{pid}/stat")
+    if not stat:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: count fields after the last ")".
+    fields = stat.rsplit(")", 1)[-1].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+@functools.cache
+def this_kiosk() -> KioskTag:
+    """This process's tag (read once: none of it changes while the process runs)."""
+    machine = (_first_line("/etc/machine-id") or socket.gethostname()).replace("-", "")[:12] or "unknown"
+    boot = _first_line("/proc/sys/kernel/random/boot_id").replace("-", "")[:8] or "unknown"
+    pid = os.getpid()
+    return KioskTag(machine, boot, pid, process_start(pid) or 0)
+
+
+def is_alive(tag: KioskTag) -> bool:
+    """Whether the process that ``tag`` names may still run (on this machine and boot). Unsure is alive:
+    a process of another account that /proc hides but that exists (kill(pid, 0) says EPERM)."""
+    started = process_start(tag.pid)
+    if started is not None and tag.started:
+        return started == tag.started
+    try:
+        os.kill(tag.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_leftover(name: str, here: KioskTag, alive: Callable[[KioskTag], bool] = is_alive) -> bool:
+    """True for a job a dead kiosk of this machine sent for a person: its title is a session title, its tag
+    names this machine, and it came from an earlier boot or from a process that no longer runs. Another
+    machine's jobs (many kiosks share one CUPS) are never a leftover here, whatever their state."""
+    title, tag = split_job_name(name)
+    if tag is None or title not in SESSION_TITLES or tag.machine != here.machine:
+        return False
+    if tag.boot != here.boot:
+        return True
+    return tag != here and not alive(tag)
+
 
 FAX_MIN_DIGITS = 6
 _ASCII_DIGITS = "0123456789"

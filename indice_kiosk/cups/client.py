@@ -267,16 +267,18 @@ def submit(
     title: str = titles.APPLICATION,
     options: dict[str, str] | None = None,
 ) -> int:
-    """Send a PDF (bytes, no temp file) to ``target.queue``; return the job id.
+    """Send a PDF (bytes, no temp file) to ``target.queue``; return the job id. The job is named
+    ``title`` and this kiosk's tag (core/jobs.py: job identity).
 
     Every option is checked first (``check_option``): one that is not safe to send raises
     PrintError("other") before CUPS is contacted.
     """
     queue = target.queue
+    name = titles.job_name(title, titles.this_kiosk())
     opts = dict(options or {})
-    for name, value in opts.items():
+    for option, value in opts.items():
         try:
-            check_option(name, value)
+            check_option(option, value)
         except ValueError as error:
             log.error("submit refused: %s", error)
             raise PrintError("other", str(error)) from None
@@ -286,7 +288,7 @@ def submit(
         # cupsGetNamedDest with a meaningless 0x0500 "No such file or
         # directory"; Get-Printer-Attributes gives a clean client-error-not-found.
         conn.getPrinterAttributes(queue, requested_attributes=["printer-state"])
-        job_id = int(conn.createJob(queue, title, opts))
+        job_id = int(conn.createJob(queue, name, opts))
         try:
             conn.startDocument(queue, job_id, "application.pdf", "application/pdf", 1)
             status = conn.writeRequestData(document, len(document))

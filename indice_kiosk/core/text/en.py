@@ -368,6 +368,8 @@ TEXT: dict[str, str] = {
     "settings.unchanged": "Nothing has changed.",
     "settings.reloaded": "Reloaded from the file.",
     "settings.load_error": "The settings file cannot be read: {problem}",
+    "cleanup.done": "Jobs left by a kiosk that died: {removed} removed, {kept} could not be removed.",
+    "cleanup.failed": "CUPS could not be asked for jobs left by a kiosk that died ({kind}).",
     "settings.write_error": "Could not save (the file is unchanged): {problem}",
     "settings.error": "{label}: {problem}",
     "settings.mode.print": "Print (print)",

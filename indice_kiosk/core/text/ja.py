@@ -366,6 +366,8 @@ TEXT: dict[str, str] = {
     "settings.unchanged": "変更はありません。",
     "settings.reloaded": "ファイルから読み込み直しました。",
     "settings.load_error": "設定ファイルを読み込めません：{problem}",
+    "cleanup.done": "終了したキオスクが残したジョブ：{removed} 件を削除、{kept} 件は削除できませんでした。",
+    "cleanup.failed": "終了したキオスクが残したジョブを CUPS に問い合わせできませんでした（{kind}）。",
     "settings.write_error": "保存できませんでした（ファイルは変わっていません）：{problem}",
     "settings.error": "{label}：{problem}",
     "settings.mode.print": "印刷（print）",
