@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
+from collections.abc import Mapping
+from pathlib import Path
 
 
 class Terminal:
@@ -47,3 +50,43 @@ class Terminal:
 
     def pane_pid(self) -> int:
         return int(self.tmux("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
+
+
+# --- the installed kiosk as a person meets it -------------------------------------------------------
+
+COMMAND = Path(sys.executable).parent / "indice-kiosk"
+FORM_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
+             "phone", "email")
+
+
+def start_real_process(term: Terminal, settings: Path) -> int:
+    """The installed command in a tmux pane (kept when it dies, to read its last screen); its pid."""
+    term.start(f"exec env -u CUPS_SERVER TERM=xterm-256color {COMMAND} --config {settings}")
+    term.tmux("set-option", "-t", term.name, "remain-on-exit", "on")
+    pid = term.pane_pid()
+    term.wait_for("はじめる")
+    return pid
+
+
+def drive_to_send(term: Terminal, answers: Mapping[str, str]) -> None:
+    """From welcome to the send step in Japanese: agree, the first route, the form (typed as letters:
+    F2 turns kana conversion off), review, F10."""
+    term.keys("Enter")
+    term.wait_for("パスワードの取扱い")
+    term.keys("End", "Enter", "Enter", "Enter", "Enter")
+    term.wait_for("申請者の情報")
+    term.keys("F2")
+    for key in FORM_KEYS:
+        term.keys(answers[key], "Enter")
+    term.keys("Enter")
+    term.wait_for("内容の確認")
+    term.keys("F10")
+
+
+def wait_dead(term: Terminal, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    # tmux keeps the dead pane (remain-on-exit) and says when its process has gone.
+    while term.tmux("display-message", "-p", "-t", term.name, "#{pane_dead}").strip() != "1":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the kiosk did not exit on {what}")
+        time.sleep(0.1)

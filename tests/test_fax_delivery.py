@@ -7,9 +7,11 @@ Jobs are matched by title (the virtual printer's job ids differ from CUPS's).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import time
+from pathlib import Path
 
 import cups as pycups
 import pytest
@@ -34,9 +36,11 @@ from tests.pilot import (
     sent_title,
     shown,
     start,
+    start_over,
     submit_form,
     wait_for,
 )
+from tests.terminal import Terminal, drive_to_send, start_real_process
 
 
 def with_mode(config: Config, mode: str, **fax: object) -> Config:
@@ -241,3 +245,74 @@ async def test_consent_names_where_the_application_goes(config: Config, mode: st
     assert (destination[lang] in notes) == (mode != "print"), notes
     assert (printed_here[lang] in notes) == (mode != "fax"), notes
     assert config.cups.queue not in notes  # a queue name means nothing to the applicant
+
+
+async def test_start_over_during_a_fax_wait_cancels_it_after_a_retry(config: Config, private_cups) -> None:
+    """#14.1: an earlier session's FAX timed out and was retried; the next person's FAX waits on a paused
+    queue, F6, then F9 and yes: nothing of theirs may stay queued."""
+    app = new_app(with_mode(config, "fax", max_wait=6.0))
+    connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsdisable", private_cups.fax_queue)
+        try:
+            await send_session(pilot, "先客 一郎")
+            assert app.screen.outcome.kind == "timeout"
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
+            await start_over(pilot)
+            await agree(pilot)
+            await choose(pilot, "indice-only")
+            await fill(pilot, PERSON | {"name_kanji": "後客 二郎"})
+            await submit_form(pilot)
+            await pilot.click("#confirm")
+            await wait_for(pilot, lambda: app.screen.id == "send")
+            await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status")))
+            waiting = connection.getJobs(which_jobs="not-completed")
+            assert len(waiting) == 1, waiting
+            await pilot.press("f6")
+            await start_over(pilot)
+            await asyncio.sleep(1.5)  # well inside max_wait: only the ending can have cancelled it
+            assert connection.getJobs(which_jobs="not-completed") == {}
+        finally:
+            private_cups.lp_command("cupsenable", private_cups.fax_queue)
+    await asyncio.sleep(1.0)
+    assert not fax_jobs(private_cups, "後客二郎")
+
+
+@pytest.mark.system
+def test_start_over_during_a_fax_wait_in_a_real_process(private_cups, tmp_path: Path) -> None:
+    """#14.1 as it was met: one kiosk process; a first person's FAX times out and is retried, then ends;
+    the next person's FAX waits on the paused queue; F6, F9, 「はい、消して最初に戻る」. Nothing stays queued,
+    and after the queue resumes nothing of the second person is dialled."""
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text(f'[cups]\nserver = "{private_cups.server}"\nqueue = "{private_cups.queue}"\n'
+                        f'[delivery]\nmode = "fax"\n'
+                        f'[fax]\nqueue = "{private_cups.fax_queue}"\nmax_wait = 8.0\n', encoding="utf-8")
+    connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
+    term = Terminal("fax-start-over")
+    private_cups.lp_command("cupsdisable", private_cups.fax_queue)
+    try:
+        start_real_process(term, settings)
+        drive_to_send(term, PERSON | {"name_kanji": "Senkyaku Ichiro"})
+        term.wait_for("FAX の送信が終わりません", timeout=30)
+        term.keys("F5")
+        term.wait_for("一時停止")
+        term.wait_for("FAX の送信が終わりません", timeout=30)
+        term.keys("F9")
+        term.wait_for("最初に戻りますか")
+        term.keys("Tab", "Enter")  # from "no" (focused first) to yes
+        term.wait_for("はじめる")
+        drive_to_send(term, PERSON | {"name_kanji": "Atokyaku Jiro"})
+        term.wait_for("一時停止")
+        assert len(connection.getJobs(which_jobs="not-completed")) == 1
+        term.keys("F6", "F9")
+        term.wait_for("最初に戻りますか")
+        term.keys("Tab", "Enter")
+        term.wait_for("はじめる")
+        time.sleep(1.5)  # well inside max_wait: only the ending can have cancelled the job
+        assert connection.getJobs(which_jobs="not-completed") == {}
+    finally:
+        private_cups.lp_command("cupsenable", private_cups.fax_queue)
+        term.close()
+    time.sleep(1.5)
+    assert not fax_jobs(private_cups, "AtokyakuJiro")

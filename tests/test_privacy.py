@@ -41,10 +41,9 @@ from tests.pilot import (
     submit_form,
     wait_for,
 )
-from tests.terminal import Terminal
+from tests.terminal import Terminal, drive_to_send, start_real_process, wait_dead
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMAND = Path(sys.executable).parent / "indice-kiosk"
 STARTED = time.time()
 CANARIES: dict[str, str] = {}  # ending -> canary
 
@@ -292,29 +291,9 @@ async def test_an_unexpected_error_is_reported_in_the_persons_language(
     assert left == "".join(t(lang, "app.crashed").split())
 
 
-def start_real_process(term: Terminal, settings: Path) -> int:
-    """The installed command in a tmux pane (kept when it dies, to read its last screen); its pid."""
-    term.start(f"exec env -u CUPS_SERVER TERM=xterm-256color {COMMAND} --config {settings}")
-    term.tmux("set-option", "-t", term.name, "remain-on-exit", "on")
-    pid = term.pane_pid()
-    term.wait_for("はじめる")
-    return pid
-
-
 def drive_real_process_to_send(term: Terminal, settings: Path, token: str) -> int:
     pid = start_real_process(term, settings)
-    term.keys("Enter")
-    term.wait_for("パスワードの取扱い")
-    term.keys("End", "Enter", "Enter", "Enter", "Enter")
-    term.wait_for("申請者の情報")
-    term.keys("F2")  # the canary is Latin letters: typed as letters, not converted to kana
-    answers = canary_answers(token)
-    for key in ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", "department", "position",
-                "phone", "email"):
-        term.keys(answers[key], "Enter")
-    term.keys("Enter")
-    term.wait_for("内容の確認")
-    term.keys("F10")
+    drive_to_send(term, canary_answers(token))
     return pid
 
 
@@ -349,15 +328,6 @@ def test_ending_signal_to_a_real_process(private_cups, tmp_path: Path, sig: sign
         term.close()
     assert reached_printer(private_cups, token)
     assert_cups_history_clean(private_cups, token)
-
-
-def wait_dead(term: Terminal, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    # tmux keeps the dead pane (remain-on-exit) and says when its process has gone.
-    while term.tmux("display-message", "-p", "-t", term.name, "#{pane_dead}").strip() != "1":
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the kiosk did not exit on {what}")
-        time.sleep(0.1)
 
 
 def kiosk_jobs_of(private_cups, pid: int) -> dict[int, int]:
