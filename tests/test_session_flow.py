@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 from textual.widgets import Button, Checkbox, Input
 
+from indice_kiosk.core.application import Route
 from indice_kiosk.core.config import Config, UminSettings
+from indice_kiosk.core.text import t
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -212,6 +214,33 @@ async def test_no_step_after_consent_without_consent(config: Config, step: str) 
         for key in ("f10", "enter", "f5", "escape"):
             await pilot.press(key)
             assert app.screen.id in ("consent", "welcome"), key
+
+
+# What UMIN's page says to someone whose INDICE password lapsed (the seed: time has passed since the last
+# registration); the seed sends them to the combined application, not to the secretariat/NCD guidance.
+NOT_ISSUED_MESSAGE = {"ja": "発行されておられません", "en": "no INDICE password has been issued"}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_route_choices_land_each_person_on_the_seeds_branch(config: Config, lang: str) -> None:
+    """#14.2: whoever saw UMIN's "no INDICE password has been issued" finds it under the combined application
+    and lands on its form; "never joined a project" leads to the guidance, which sends the first kind back."""
+    config = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, language=lang))
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        message = NOT_ISSUED_MESSAGE[lang]
+        assert compact(message) in compact(shown(app.screen.query_one("#route-indice-and-general")))
+        assert compact(message) not in compact(shown(app.screen.query_one("#route-not-issued")))
+        await choose(pilot, "indice-and-general")
+        assert app.session.route is Route.INDICE_AND_GENERAL  # the application UMIN is faxed
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.id == "route")
+        await pilot.click("#route-not-issued")
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "guidance")
+        back_to = t(lang, "route.indice-and-general.title")
+        assert compact(back_to) in compact(screen_text(app))
 
 
 async def test_not_issued_guidance_prints_a_handout_and_ends(config: Config, private_cups) -> None:

@@ -63,17 +63,24 @@ TEXT: dict[str, str] = {
     "route.indice-only.title": "I lost only my INDICE password",
     "route.indice-only.hint": "I know my UMIN ID and my general password; only the INDICE password is lost.",
     "route.indice-and-general.title": "I don't know my general password either",
-    "route.indice-and-general.hint": "I don't know my general password, or not even my UMIN ID. (You can apply without the UMIN ID.)",
-    "route.not-issued.title": "I was never given an INDICE password",
-    "route.not-issued.hint": "Also choose this if UMIN's page says no INDICE password has been issued to your ID.",
+    "route.indice-and-general.hint": (
+        "I don't know my general password or my UMIN ID (you can apply without it), or UMIN's page says "
+        "no INDICE password has been issued to my ID."
+    ),
+    "route.not-issued.title": "I have never joined an INDICE project",
+    "route.not-issued.hint": "I have never registered with an INDICE project or with NCD.",
     "route.id_heading": "Type of UMIN ID",
     "id_type.personal": "Personal ID",
     "id_type.group": "Group-representative ID",
     "id_type.group.hint": "A group-representative ID also needs the group representative's signature.",
     "route.pick_first": "Please choose the one that fits.",
     # --- guidance ---
-    "guidance.heading": "If no INDICE password was ever issued",
-    "guidance.intro": "Then you do not apply to the UMIN Center; instead:",
+    "guidance.heading": "If you have not joined an INDICE project yet",
+    "guidance.intro": (
+        "Then you do not apply to the UMIN Center; instead, see below. (If you used INDICE before and UMIN's "
+        "page says no INDICE password has been issued, go back and choose “I don't know my general password "
+        "either”.)"
+    ),
     "guidance.indice.heading": "Users of an INDICE research project",
     "guidance.indice.body": (
         "For a project on the list of running research support systems (for example {project}), "
@@ -92,7 +99,7 @@ TEXT: dict[str, str] = {
     "guidance.print": "Print this guidance",
     "guidance.printed": "The guidance was printed. Please take it from the printer.",
     "guidance.finish": "Finish",
-    "guidance.doc_title": "If no INDICE password was ever issued to you",
+    "guidance.doc_title": "If you have not joined an INDICE project yet",
     # --- applicant ---
     "applicant.heading": "About you",
     "applicant.intro": "* = required. You never type a password here.",

@@ -62,17 +62,24 @@ TEXT: dict[str, str] = {
     "route.indice-only.title": "INDICE 用パスワードだけ忘れた",
     "route.indice-only.hint": "UMIN ID と一般用パスワードは分かる。忘れたのは INDICE 用パスワードだけ。",
     "route.indice-and-general.title": "一般用パスワードも分からない",
-    "route.indice-and-general.hint": "一般用パスワードが分からない、または UMIN ID も分からない。（UMIN ID が不明でも申請できます）",
-    "route.not-issued.title": "INDICE 用パスワードをもらったことがない",
-    "route.not-issued.hint": "UMIN の画面に「症例登録(INDICE)用パスワードは発行されておられません」と出た場合もこちら。",
+    "route.indice-and-general.hint": (
+        "一般用パスワードか UMIN ID が分からない（ID が不明でも申請できます）。UMIN の画面に"
+        "「…用パスワードは発行されておられません」と出た方もこちら。"
+    ),
+    "route.not-issued.title": "INDICE のプロジェクトに参加したことがない",
+    "route.not-issued.hint": "INDICE の研究プロジェクトにも NCD にも登録したことがない。",
     "route.id_heading": "UMIN ID の種類",
     "id_type.personal": "個人用 ID",
     "id_type.group": "団体代表用 ID",
     "id_type.group.hint": "団体代表用 ID の場合は、団体の代表者の署名も必要です。",
     "route.pick_first": "当てはまるものを 1 つ選んでください。",
     # --- guidance ---
-    "guidance.heading": "INDICE 用パスワードが発行されていない場合",
-    "guidance.intro": "この場合は UMIN センターへの申請書ではなく、次の手続きになります。",
+    "guidance.heading": "INDICE のプロジェクトにまだ参加していない場合",
+    "guidance.intro": (
+        "この場合は UMIN センターへの申請書ではなく、次の手続きになります。"
+        "（以前 INDICE を使っていて「…用パスワードは発行されておられません」と出た方は、"
+        "戻って「一般用パスワードも分からない」を選んでください。）"
+    ),
     "guidance.indice.heading": "INDICE の研究プロジェクトを利用する方",
     "guidance.indice.body": (
         "運用中の医学研究支援システム一覧に載っているプロジェクト（例：{project}）は、"
@@ -90,7 +97,7 @@ TEXT: dict[str, str] = {
     "guidance.print": "この案内を印刷する",
     "guidance.printed": "案内を印刷しました。プリンターから受け取ってください。",
     "guidance.finish": "終了する",
-    "guidance.doc_title": "INDICE 用パスワードが発行されていない方へのご案内",
+    "guidance.doc_title": "INDICE のプロジェクトにまだ参加していない方へのご案内",
     # --- applicant ---
     "applicant.heading": "申請者の情報",
     "applicant.intro": "* は必須です。パスワードは入力しません。",
