@@ -270,6 +270,32 @@ def test_disabled_queue_keeps_job_pending(
     purge(print_target, job_id)
 
 
+def test_following_a_job_uses_one_connection(
+    private_cups: PrivateCups, print_target: PrintTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#13: a second of following a waiting job on a paused queue -- ~70 polls and the queue's state looked
+    at -- opens one connection to CUPS, not one per poll (one each was ~100 a second per kiosk)."""
+    from indice_kiosk.cups import client
+
+    opened: list[str] = []
+    real_connect = client._connect
+    monkeypatch.setattr(client, "_connect", lambda target: opened.append(threading.current_thread().name)
+                        or real_connect(target))
+    private_cups.lp_command("cupsdisable", private_cups.queue)
+    try:
+        job_id = submit(print_target, make_pdf("one-connection"))
+        opened.clear()
+        statuses = list(follow(print_target, job_id, interval=0.05, max_wait=1.2, queue_state=True))
+        assert len(statuses) >= 20  # it did poll, many times
+        assert statuses[-1].state is JobState.PENDING and statuses[-1].queue_stopped is True
+        assert len(opened) == 1, opened
+    finally:
+        private_cups.lp_command("cupsenable", private_cups.queue)
+    assert statuses[-1].queue_stopped is True
+    assert run_to_end(print_target, job_id).state == JobState.COMPLETED
+    purge(print_target, job_id)
+
+
 def test_follow_stops_on_event(private_cups: PrivateCups, print_target: PrintTarget) -> None:
     private_cups.lp_command("cupsdisable", private_cups.queue)
     try:

@@ -3,7 +3,9 @@
 Facts this module is built on (pycups 2.0.4, CUPS 2.4):
 
 * One ``cups.Connection`` per thread: sharing one across threads crashed the
-  process.  Every call here opens its own connection inside its own worker.
+  process.  A single call opens its own connection inside its own worker; following
+  a job uses one connection in one worker for all its polls (``_Line``): a poll every
+  10 ms was a thread and a TCP connection each, ~100 a second per kiosk (bench/).
 * ``cups.setServer`` only affects the calling thread, so host/port are passed
   to ``cups.Connection(host=..., port=...)`` explicitly.
 * A server that accepts the TCP connection but never answers blocks a call for
@@ -19,12 +21,14 @@ document content, titles or option values.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from queue import SimpleQueue
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -98,6 +102,9 @@ class JobStatus:
     state: JobState
     reasons: tuple[str, ...]
     message: str  # job-printer-state-message or ""
+    # Whether the job's queue is paused (printer-state stopped), when the follower was asked to look: a
+    # pending job on a paused queue waits for a person, and CUPS says so only in the queue's state.
+    queue_stopped: bool | None = None
 
     @property
     def finished(self) -> bool:
@@ -313,16 +320,81 @@ def submit(
     return job_id
 
 
-def job_status(target: PrintTarget, job_id: int) -> JobStatus:
-    def work(conn: cups.Connection) -> dict[str, Any]:
-        return dict(conn.getJobAttributes(job_id, requested_attributes=_JOB_ATTRS))
+class _Line:
+    """One connection in one daemon thread for a series of calls (following a job). A call that gets no
+    answer within ``target.timeout`` abandons the line -- the thread is a daemon, as in ``_call`` -- and
+    raises PrintError("unreachable"); so does every later call."""
 
+    def __init__(self, target: PrintTarget) -> None:
+        self.target = target
+        self._requests: SimpleQueue[tuple[Callable[[cups.Connection], Any], _Answer] | None] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._abandoned = False
+
+    def call(self, what: str, fn: Callable[[cups.Connection], T]) -> T:
+        if self._abandoned:
+            raise PrintError("unreachable", f"{what}: the connection was given up")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name=f"cups-line-{what}", daemon=True)
+            self._thread.start()
+        answer = _Answer()
+        self._requests.put((fn, answer))
+        if not answer.done.wait(self.target.timeout):
+            self._abandoned = True
+            log.warning("CUPS %s: no answer within %.1f s", what, self.target.timeout)
+            raise PrintError("unreachable", f"{what}: no answer within {self.target.timeout:g} s")
+        if answer.error is not None:
+            raise _classify(answer.error, what) from answer.error
+        return answer.value
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._requests.put(None)
+
+    def _serve(self) -> None:
+        conn: cups.Connection | None = None
+        while (request := self._requests.get()) is not None:
+            fn, answer = request
+            try:
+                if conn is None:
+                    conn = _connect(self.target)
+                answer.value = fn(conn)
+            except BaseException as exc:  # handed to the caller
+                answer.error = exc
+                if not isinstance(exc, cups.IPPError):
+                    conn = None  # the link itself failed: the next call opens a new connection
+            answer.done.set()
+
+
+class _Answer:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+def _job_attributes(job_id: int) -> Callable[[cups.Connection], dict[str, Any]]:
+    return lambda conn: dict(conn.getJobAttributes(job_id, requested_attributes=_JOB_ATTRS))
+
+
+def _job_not_found(exc: PrintError, job_id: int) -> PrintError:
+    if exc.kind == "no-queue":  # IPP not-found here means: no such job
+        return PrintError("other", f"job {job_id} not found ({exc.detail})")
+    return exc
+
+
+def job_status(target: PrintTarget, job_id: int) -> JobStatus:
     try:
-        attrs = _call(target, "job-status", work)
+        attrs = _call(target, "job-status", _job_attributes(job_id))
     except PrintError as exc:
-        if exc.kind == "no-queue":  # IPP not-found here means: no such job
-            raise PrintError("other", f"job {job_id} not found ({exc.detail})") from exc
-        raise
+        error = _job_not_found(exc, job_id)
+        if error is exc:
+            raise
+        raise error from exc
+    return _status(job_id, attrs)
+
+
+def _status(job_id: int, attrs: dict[str, Any]) -> JobStatus:
     raw_state = int(attrs.get("job-state", JobState.PENDING))
     try:
         state = JobState(raw_state)
@@ -338,6 +410,8 @@ def job_status(target: PrintTarget, job_id: int) -> JobStatus:
 
 FAST_POLL = 0.01  # seconds between polls at first
 FAST_POLL_FOR = 0.5  # seconds of fast polling before backing off
+QUEUE_LOOK_EVERY = 1.0  # seconds between looks at a pending job's queue (is it paused?)
+PRINTER_STOPPED = 5  # IPP printer-state
 
 
 def follow(
@@ -347,6 +421,7 @@ def follow(
     interval: float = 0.25,
     max_wait: float | None = None,
     stop: threading.Event | None = None,
+    queue_state: bool = False,
 ) -> Iterator[JobStatus]:
     """Yield the job's status until it is finished, ``stop`` is set, or ``max_wait``
     seconds have passed (the last status is yielded first).  PrintError from a poll
@@ -355,13 +430,45 @@ def follow(
     Polls every 10 ms for the first half second, then backs off (doubling) to
     ``interval``: a local printer finishes in tens of milliseconds (measured in bench/:
     a fixed 0.25 s poll made the kiosk 9x slower than `lp`), while a FAX takes minutes
-    and needs no faster polling. A poll is one small IPP request to CUPS.
+    and needs no faster polling. A poll is one small IPP request to CUPS, all of them on
+    one connection (``_Line``). With ``queue_state``, a pending job's status also says
+    whether its queue is paused (looked at once, then every QUEUE_LOOK_EVERY seconds).
     """
+    line = _Line(target)
+    try:
+        yield from _follow(line, job_id, interval=interval, max_wait=max_wait, stop=stop,
+                           queue_state=queue_state)
+    finally:
+        line.close()
+
+
+def _follow(line: _Line, job_id: int, *, interval: float, max_wait: float | None,
+            stop: threading.Event | None, queue_state: bool) -> Iterator[JobStatus]:
+    queue_name = line.target.queue
     started = time.monotonic()
     last_state: JobState | None = None
+    stopped: bool | None = None
+    looked_at: float | None = None
     wait = min(FAST_POLL, interval)
     while True:
-        status = job_status(target, job_id)
+        try:
+            status = _status(job_id, line.call("job-status", _job_attributes(job_id)))
+        except PrintError as exc:
+            error = _job_not_found(exc, job_id)
+            if error is exc:
+                raise
+            raise error from exc
+        if queue_state and status.state is JobState.PENDING:
+            now = time.monotonic()
+            if looked_at is None or now - looked_at >= QUEUE_LOOK_EVERY:
+                looked_at = now
+                try:
+                    attrs = line.call("queue-state", lambda conn: conn.getPrinterAttributes(
+                        queue_name, requested_attributes=["printer-state"]))
+                    stopped = int(attrs.get("printer-state", 0)) == PRINTER_STOPPED
+                except PrintError:
+                    stopped = None
+            status = dataclasses.replace(status, queue_stopped=stopped)
         if status.state != last_state:
             log.info("job %d: %s", job_id, status.state.name.lower())
             last_state = status.state

@@ -65,21 +65,15 @@ class Outcome:
         return self.kind == "completed"
 
 
-PRINTER_STOPPED = 5  # IPP printer-state
 RETRY_AFTER = 0.3  # seconds before the second look at a job whose first look failed
 
 
-def _phase(target: PrintTarget, status: printing.JobStatus) -> str:
+def _phase(status: printing.JobStatus) -> str:
     if status.state is JobState.HELD:
         return "held"
     if status.state is JobState.PENDING:
-        # A pending job on a paused queue waits for a person, not for its turn; CUPS says so only in the
-        # queue's state, not the job's reasons.
-        try:
-            paused = printing.queue_info(target)["state"] == PRINTER_STOPPED
-        except PrintError:
-            paused = False
-        return "held" if paused else "pending"
+        # A pending job on a paused queue waits for a person, not for its turn (the follower looks).
+        return "held" if status.queue_stopped else "pending"
     return "waiting"
 
 
@@ -118,10 +112,11 @@ def deliver(
     failures = 0
     while True:
         try:
-            for status in printing.follow(target, job_id, max_wait=max(max_wait - waited(), 0.0), stop=stop):
+            for status in printing.follow(target, job_id, max_wait=max(max_wait - waited(), 0.0), stop=stop,
+                                          queue_state=True):
                 last = status
                 if not status.finished:
-                    on_progress(Progress(_phase(target, status), waited(), job_id))
+                    on_progress(Progress(_phase(status), waited(), job_id))
             break
         except PrintError as error:
             failures += 1
