@@ -1,4 +1,5 @@
-"""The `indice-kiosk` command: run the kiosk, or render an application PDF for whoever checks the form.
+"""The `indice-kiosk` command: run the kiosk or the operator console, clean up after a dead kiosk, or render
+an application PDF for whoever checks the form.
 
     indice-kiosk [--config FILE] [--allow-quit] [--on-behalf] [--demo]
     indice-kiosk operator [--lang ja|en]

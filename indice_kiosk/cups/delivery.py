@@ -1,8 +1,8 @@
-"""From a checked application to paper: render, submit, follow, and one plain outcome.
+"""From a rendered application to paper: submit, follow, and one plain outcome.
 
-This is what the send screen runs in a worker thread; it never touches the UI, it reports progress
-through a callback. The session's data stays in the session whatever happens here, so a retry is
-the same call again.
+This is what a delivery channel (indice_kiosk/channels.py) runs in the send step's worker thread; it never
+touches the UI, it reports progress through a callback. The session's data stays in the session whatever
+happens here, so a retry is the same call again.
 """
 
 from __future__ import annotations
@@ -109,14 +109,19 @@ def deliver(
     if on_submitted is not None:
         on_submitted(job_id)
     last: printing.JobStatus | None = None
+    shown: Progress | None = None
     failures = 0
     while True:
         try:
             for status in printing.follow(target, job_id, max_wait=max(max_wait - waited(), 0.0), stop=stop,
                                           queue_state=True):
                 last = status
-                if not status.finished:
-                    on_progress(Progress(_phase(status), waited(), job_id))
+                progress = Progress(_phase(status), waited(), job_id)
+                # Said only when it changes: the job is polled every 10 ms at first, and each word said is a
+                # repaint (30 kiosks at once spent their CPU redrawing the same line, bench/load.py).
+                if not status.finished and progress != shown:
+                    on_progress(progress)
+                    shown = progress
             break
         except PrintError as error:
             failures += 1
