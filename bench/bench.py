@@ -556,9 +556,15 @@ def bench_terminal(server: str, queue: str, idle_window: float = IDLE_WINDOW) ->
         out["welcome_seen"] = "症例登録".encode() in term.data or b"INDICE" in term.data
         out["idle_welcome_pct"], out["idle_welcome_bytes"] = term.idle_cpu(idle_window)
         changes = []
-        for key in (b"\r", b"\x1b[F", b"\r", b"\r", b"\r", b"\r"):  # Enter, End, Enter x4 -> applicant
+        # Enter, End, Enter x4 -> applicant. A screen change is waited for by its heading: the kiosk writes
+        # nothing while it builds the next screen (up to ~0.35 s for the form), longer than the quiet below.
+        for key, heading in ((b"\r", "パスワードの取扱いについて"), (b"\x1b[F", None),
+                             (b"\r", "どれに当てはまりますか"), (b"\r", None), (b"\r", None),
+                             (b"\r", "申請者の情報")):
             before = term.count
             term.send(key)
+            if heading is not None:
+                term.wait_for(heading.encode(), since=before, timeout=20)
             time.sleep(0.1)
             term.settle(quiet=0.3, cap=5)
             changes.append(term.count - before)
