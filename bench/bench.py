@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,16 @@ STARTUP_N = 21
 CUPS_N = 10
 SESSION_N = 5
 SESSIONS_FOR_RSS = int(os.environ.get("BENCH_SESSIONS", "100"))
+# BENCH_ROWS=8,9 runs only those rows (numbers as in the table) and leaves RESULTS.md as it is.
+ROWS = {int(x) for x in os.environ.get("BENCH_ROWS", "").split(",") if x.strip()}
+LINK_RATE = 8000  # bytes a second: a 64 kbit/s link
+THROTTLE_CHUNK = 512  # bytes taken off the pty at a time on the throttled link
+QUIET = 0.4  # seconds without output: the screen has settled
+# Row 9's goal (the analysis in RESULTS.md): a screen change within 1.5 s at 64 kbit/s. One full 80×24 frame
+# (6-8 kB) takes 0.8-1.0 s on that link by itself, so a ratio to the unthrottled session (~0.05 s a step)
+# cannot be met by any terminal program; 1 s is where a person stops feeling they are working on the task
+# (Nielsen's limits), plus half a second for the kiosk's own work on the slowest step.
+SLOW_STEP_GOAL = 1.5  # seconds
 
 # A child must never reach the machine's own CUPS by accident: the discard port refuses at once.
 SAFE_ENV = {**os.environ, "CUPS_SERVER": "127.0.0.1:9", "PYTHONPATH": str(ROOT)}
@@ -257,10 +268,49 @@ def child_sessions_rss(count: str) -> None:
     emit(out)
 
 
+def child_frames(toml: str) -> None:
+    """One full frame of each screen row 8 changes to, as Textual draws a whole screen (its ``LayoutUpdate``),
+    in bytes: the reference for a screen change. Headless, the same settings and terminal size as the pty."""
+    import asyncio
+
+    sys.path.insert(0, str(ROOT))
+    from driver import KeyDriver
+
+    from indice_kiosk import cli
+
+    config = cli.config_module.load(Path(toml))
+    app = cli.make_app(config, server=None, demo=False, allow_quit=False)
+    frames: dict[str, int] = {}
+
+    async def frame(drive: KeyDriver, step: str) -> None:
+        await drive.until(drive.on(step), step)
+        await drive.painted()
+        await drive.painted()
+        update = app.screen._compositor.render_full_update()
+        frames[step] = len(update.render_segments(app.console).encode())
+
+    async def main() -> None:
+        async with app.run_test(headless=True, size=SIZE):
+            drive = KeyDriver(app)
+            await frame(drive, "welcome")
+            await drive.to_consent()
+            await frame(drive, "consent")
+            await drive.until(drive.focused("consent-text"), "the consent text")
+            drive.key("end")
+            await drive.until(lambda: not app.screen.query_one("#agree").disabled, "agree enabled")
+            drive.key("f10")
+            await frame(drive, "route")
+            await drive.choose_indice_only()
+            await frame(drive, "applicant")
+
+    asyncio.run(main())
+    emit(frames)
+
+
 def run_child(argv: list[str]) -> None:
     name, args = argv[0], argv[1:]
     {"startup": child_startup, "first-render": child_first_render, "session": child_session,
-     "sessions-rss": child_sessions_rss}[name](*args)
+     "sessions-rss": child_sessions_rss, "frames": child_frames}[name](*args)
 
 
 # ===================================================================== measurements in the parent
@@ -395,7 +445,8 @@ def bench_cups(server: str, queue: str) -> dict:
 class Pty:
     """A real ``indice-kiosk`` process on a pseudo-terminal we own; everything it writes is counted."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], rows: int = 24, cols: int = 80) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], rows: int = 24, cols: int = 80,
+                 rate: float | None = None) -> None:
         import fcntl
         import termios
 
@@ -410,6 +461,7 @@ class Pty:
                                      preexec_fn=setup, close_fds=True)
         os.close(slave)
         self.master = master
+        self.rate = rate
         self.data = bytearray()
         self.last = time.monotonic()
         self.lock = threading.Lock()
@@ -417,16 +469,32 @@ class Pty:
         self.reader.start()
 
     def _read(self) -> None:
+        # Throttled (``rate`` bytes a second), the reader is the link: it takes at most one small chunk at a
+        # time off the pty and only as fast as the link would carry it, so what the kiosk writes beyond that
+        # waits in the pty's own buffer (a few kB) and the kiosk's writes block, as they do when an SSH
+        # connection is the bottleneck. A byte "arrives" once the link has carried it.
+        size = THROTTLE_CHUNK if self.rate else 65536
         while True:
             try:
-                chunk = os.read(self.master, 65536)
+                chunk = os.read(self.master, size)
             except OSError:
                 return
             if not chunk:
                 return
+            if self.rate:
+                time.sleep(len(chunk) / self.rate)
             with self.lock:
                 self.data += chunk
                 self.last = time.monotonic()
+
+    def wait_for(self, marker: bytes, since: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if marker in self.data[since:]:
+                    return
+            time.sleep(0.01)
+        raise RuntimeError(f"{marker.decode()!r} never arrived; last output: {bytes(self.data[-400:])!r}")
 
     @property
     def count(self) -> int:
@@ -467,30 +535,42 @@ class Pty:
         return rc
 
 
-def bench_terminal(server: str, queue: str) -> dict:
+def kiosk_command(server: str, queue: str) -> tuple[list[str], dict[str, str], Path]:
+    """The real ``indice-kiosk`` on the private CUPS, as a terminal would start it."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
     toml = tmp / "kiosk.toml"
     toml.write_text(f'[cups]\nserver = "{server}"\nqueue = "{queue}"\n')
     exe = Path(sys.executable).parent / "indice-kiosk"
     argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "indice_kiosk"]
     env = {**SAFE_ENV, "TERM": "xterm-256color", "COLORTERM": "truecolor", "CUPS_SERVER": server}
-    out: dict = {}
-    term = Pty([*argv, "--config", str(toml)], env)
+    return [*argv, "--config", str(toml)], env, toml
+
+
+def bench_terminal(server: str, queue: str, idle_window: float = IDLE_WINDOW) -> dict:
+    argv, env, toml = kiosk_command(server, queue)
+    out: dict = {"frames": child("frames", str(toml), env=env)}
+    term = Pty(argv, env)
     try:
         term.settle(quiet=0.5, cap=20)
         out["first_frame"] = term.count
         out["welcome_seen"] = "症例登録".encode() in term.data or b"INDICE" in term.data
-        out["idle_welcome_pct"], out["idle_welcome_bytes"] = term.idle_cpu(IDLE_WINDOW)
+        out["idle_welcome_pct"], out["idle_welcome_bytes"] = term.idle_cpu(idle_window)
         changes = []
-        for key in (b"\r", b"\x1b[F", b"\r", b"\r", b"\r", b"\r"):  # Enter, End, Enter x4 -> applicant
+        # Enter, End, Enter x4 -> applicant. A screen change is waited for by its heading: the kiosk writes
+        # nothing while it builds the next screen (up to ~0.35 s for the form), longer than the quiet below.
+        for key, heading in ((b"\r", "パスワードの取扱いについて"), (b"\x1b[F", None),
+                             (b"\r", "どれに当てはまりますか"), (b"\r", None), (b"\r", None),
+                             (b"\r", "申請者の情報")):
             before = term.count
             term.send(key)
+            if heading is not None:
+                term.wait_for(heading.encode(), since=before, timeout=20)
             time.sleep(0.1)
             term.settle(quiet=0.3, cap=5)
             changes.append(term.count - before)
         out["steps"] = changes
         out["applicant_seen"] = "申請者の情報".encode() in term.data[-200000:]
-        out["idle_applicant_pct"], out["idle_applicant_bytes"] = term.idle_cpu(IDLE_WINDOW)
+        out["idle_applicant_pct"], out["idle_applicant_bytes"] = term.idle_cpu(idle_window)
         keystrokes = []
         for ch in b"abcdefghij":
             before = term.count
@@ -502,6 +582,64 @@ def bench_terminal(server: str, queue: str) -> dict:
     finally:
         out["rc"] = term.stop()
     return out
+
+
+# The whole session of row 5 as keys on a terminal: (what is pressed, what the screen it leads to says).
+# ``None``: the key stays on the screen; the step ends when the output has been quiet for QUIET seconds.
+def session_keys() -> list[tuple[str, bytes, bytes | None]]:
+    sys.path.insert(0, str(ROOT))
+    from tests.pilot import PERSON
+
+    steps: list[tuple[str, bytes, bytes | None]] = [
+        ("start", b"\r", "パスワードの取扱いについて".encode()),
+        ("read to the end", b"\x1b[F", None),
+        ("agree", b"\x1b[21~", "どれに当てはまりますか".encode()),
+        ("route: INDICE only", b"\r", None),
+        ("ID type: personal", b"\r", None),
+        ("next", b"\x1b[21~", "申請者の情報".encode()),
+    ]
+    for i, (key, value) in enumerate(PERSON.items()):
+        if i:
+            steps.append(("Tab", b"\t", None))
+        steps.append((f"paste {key}", b"\x1b[200~" + value.encode() + b"\x1b[201~", None))
+    steps += [
+        ("to review", b"\x1b[21~", "内容の確認".encode()),
+        ("print", b"\x1b[21~", "印刷が終わりました".encode()),
+        ("to done", b"\x1b[21~", "あと少しです".encode()),
+    ]
+    return steps
+
+
+def run_session_on(term: Pty) -> list[dict]:
+    """Each key once the screen has settled; a step lasts from the key to the last byte it brought."""
+    term.settle(quiet=QUIET, cap=60)
+    steps = []
+    for name, key, marker in session_keys():
+        before = term.count
+        t0 = time.monotonic()
+        term.send(key)
+        if marker is not None:
+            term.wait_for(marker, since=before, timeout=60)
+        time.sleep(0.05)
+        term.settle(quiet=QUIET, cap=60)
+        with term.lock:
+            steps.append({"step": name, "s": max(0.0, term.last - t0), "bytes": len(term.data) - before,
+                          "screen": marker is not None})
+    return steps
+
+
+def bench_slow_link(server: str, queue: str) -> dict:
+    """Row 9: the whole session through a 64 kbit/s link and straight, alternately."""
+    argv, env, _toml = kiosk_command(server, queue)
+    runs: dict[str, list[list[dict]]] = {"fast": [], "slow": []}
+    for _ in range(2):
+        for kind in ("fast", "slow"):
+            term = Pty(argv, env, rate=LINK_RATE if kind == "slow" else None)
+            try:
+                runs[kind].append(run_session_on(term))
+            finally:
+                term.stop()
+    return runs
 
 
 # ===================================================================== report
@@ -550,7 +688,35 @@ def main() -> int:
     notes: list[str] = []
     mach = machine()
 
-    log("1/8 cold start (fresh processes, alternating)")
+    def want(*numbers: int) -> bool:
+        return not ROWS or any(n in ROWS for n in numbers)
+
+    if want(1):
+        startup_row(rows, notes)
+    if want(2, 3):
+        render_rows(rows, notes)
+    if want(4, 5, 6, 7, 8, 9):
+        cups_rows(rows, notes, want)
+
+    total_s = time.monotonic() - t_all
+    header = ("measure", "project", "reference", "ratio", "goal", "result")
+    widths = [max(len(str(x[i])) for x in [header, *rows]) for i in range(6)]
+    print()
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    print()
+    for note in notes:
+        print("- " + note)
+    if ROWS:
+        print(f"\nrows {sorted(ROWS)} only ({total_s:.0f} s): {RESULTS.relative_to(ROOT)} left as it is")
+        return 0
+    write_results(mach, rows, notes, total_s)
+    print(f"\nwritten {RESULTS.relative_to(ROOT)} ({total_s:.0f} s)")
+    return 0
+
+
+def startup_row(rows: list, notes: list[str]) -> None:
+    log("1/9 cold start (fresh processes, alternating)")
     s = bench_startup()
     ratio = s["ratio"]
     rows.append(("1 cold start → welcome ready (headless)", ms(s["kiosk"]), ms(s["minimal"]) + " minimal app",
@@ -565,7 +731,10 @@ def main() -> int:
                  f"Imported at start-up: {', '.join(f'{k}={v}' for k, v in s['modules'].items())}. "
                  f"CUPS connections during start-up: {len(s['cups_connects'])}.")
 
-    log("2-3/8 PDF rendering")
+
+
+def render_rows(rows: list, notes: list[str]) -> None:
+    log("2-3/9 PDF rendering")
     r = bench_render()
     rows.append(("2 render_fax (cover + application), warm", ms(r["fax"]), "—",
                  f"{r['fax'] / 0.020:.2f}× goal",
@@ -593,6 +762,9 @@ def main() -> int:
                  f"in a background thread while the form is filled (never at start-up, row 1), so an "
                  f"applicant meets the warm figure of row 2.")
 
+
+
+def cups_rows(rows: list, notes: list[str], want: Callable[..., bool]) -> None:
     from devtools.democups import PrivateCups
 
     log("starting a private CUPS")
@@ -600,95 +772,167 @@ def main() -> int:
     rss_proc = None
     try:
         server, queue = cups_server.server, cups_server.queue
-        log("4/8 submit → completed")
-        c = bench_cups(server, queue)
-        ratio = c["kiosk"] / c["lp"]
-        rows.append(("4 submit → CUPS completed", ms(c["kiosk"]), ms(c["lp"]) + " lp + 10 ms poll",
-                     f"{ratio:.2f}×", "≤ 1.1×", verdict(ratio <= 1.1)))
-        notes.append(f"4: medians of {CUPS_N} alternating, same PDF, same queue, purge off. "
-                     f"The kiosk follows the job with printing.follow(interval={c['interval']}); with the "
-                     f"interval patched to 0.02 s the same path takes {ms(c['kiosk_fast_poll'])} "
-                     f"({c['kiosk_fast_poll'] / c['lp']:.2f}× the reference).")
-
-        log("5/8 scripted sessions (Pilot), printing for real")
-        sess = child("session", server, queue)
-        runs = sess["runs"]
-        total = statistics.median(x["total_s"] for x in runs)
-        rows.append(("5 scripted session welcome → done (Pilot)", f"{total:.2f} s", "—",
-                     f"{total / 1.5:.2f}× goal", "≤ 1.5 s", verdict(total <= 1.5)))
-        helpers = statistics.median(sess["pilot_helpers_s"])
-        rows.append(("5b the same driven by the tests' Pilot helpers", f"{helpers:.2f} s", "—", "—",
-                     "report (harness cost)", "info"))
-        notes.append("5: median of " + str(len(runs)) + " (new app each, under App.run_test; keys and pastes "
-                     "posted as the terminal driver posts them, bench/driver.py); split welcome→review / "
-                     "review→printed / →done, and the app's CPU time: "
-                     + "; ".join(f"{x['to_review_s']:.2f}/{x['print_s']:.2f}/{x['done_s']:.2f} s, CPU "
-                                 f"{x['cpu_s']:.2f} s ({x['outcome']})" for x in runs)
-                     + ". 5b: tests/pilot.py clicks and waits (Pilot waits ≥ 20 ms of idle per event, the "
-                     "helpers 50 ms after every wait), so it measures mostly the harness.")
-
-        log(f"7/8 {SESSIONS_FOR_RSS} sessions in one process (background) and 6+8/8 real kiosk in a pty")
-        rss_argv = [sys.executable, str(HERE), "--child", "sessions-rss", str(SESSIONS_FOR_RSS)]
-        rss_proc = subprocess.Popen(rss_argv, cwd=ROOT, env=SAFE_ENV, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-        t = bench_terminal(server, queue)
-        rows.append(("6 idle CPU on welcome", f"{t['idle_welcome_pct']:.2f} %", "—",
-                     f"{t['idle_welcome_pct'] / 1.0:.2f}× goal", "≤ 1 % of a core",
-                     verdict(t["idle_welcome_pct"] <= 1.0)))
-        rows.append(("6 idle CPU on applicant (cursor in a field)", f"{t['idle_applicant_pct']:.2f} %", "—",
-                     f"{t['idle_applicant_pct'] / 1.0:.2f}× goal", "≤ 1 % of a core",
-                     verdict(t["idle_applicant_pct"] <= 1.0)))
-        notes.append(f"6: {IDLE_WINDOW:.0f} s windows, utime+stime of the real `indice-kiosk` process on an "
-                     f"80×24 pty; bytes written meanwhile: welcome {t['idle_welcome_bytes']}, applicant "
-                     f"{t['idle_applicant_bytes']} (the cursor is steady). "
-                     f"Applicant screen reached: {t['applicant_seen']}; exit status after SIGTERM {t['rc']}.")
-        ks = statistics.median(t["keystrokes"])
-        steps = t["steps"]
-        screen_changes = [steps[0], *steps[2:]]
-        sc = statistics.median(screen_changes)
-        rows.append(("8 bytes per keystroke in a field", f"{ks:.0f} B", f"{t['first_frame']} B first frame",
-                     f"{ks / t['first_frame']:.3f}×", "report (≪ full repaint)", "info"))
-        rows.append(("8 bytes per screen change", f"{sc:.0f} B", f"{t['first_frame']} B first frame",
-                     f"{sc / t['first_frame']:.2f}×", "report", "info"))
-        notes.append(f"8: bytes after each key until 0.3 s of quiet: Enter/End/Enter×4 = {steps}; keystrokes "
-                     f"(150 ms each) = {t['keystrokes']}.")
-
-        log(f"waiting for the {SESSIONS_FOR_RSS}-session run")
-        stdout, stderr = rss_proc.communicate(timeout=240)
-        line = next((x for x in reversed(stdout.splitlines()) if x.startswith("RESULT ")), None)
-        if line is None:
-            raise RuntimeError(f"sessions-rss failed: {stderr[-3000:]}")
-        m = json.loads(line[len("RESULT "):])
-        grown = (m["rss_after_n_kib"] - m["rss_after_1_kib"]) / 1024
-        live = m["live"]
-        ok = grown <= 5.0 and live["applications"] == 0
-        rows.append((f"7 RSS growth, {m['sessions']} sessions vs 1", f"{grown:+.1f} MB",
-                     f"{m['rss_after_1_kib'] / 1024:.0f} MB after 1", "—",
-                     "≤ 5 MB, no Application alive", verdict(ok)))
-        notes.append(f"7: one app, {m['sessions']} sessions welcome→agree→fill→review→F9→yes in "
-                     f"{m['seconds']:.0f} s (ran alongside row 6/8); after gc.collect(): "
-                     f"{live['applications']} Application object(s) alive; kiosk screens other than welcome "
-                     f"alive right after the last wipe: {m['live_at_once']['screens'] or 'none'}, one second "
-                     f"later: {live['screens'] or 'none'}. RSS (sessions, KiB): {m['rss_trace_kib']}. "
-                     f"Driven by bench/driver.py; BENCH_SESSIONS=N bench/run changes the count.")
+        if want(4):
+            cups_row(rows, notes, server, queue)
+        if want(5):
+            session_rows(rows, notes, server, queue)
+        if want(7):
+            log(f"7/9 {SESSIONS_FOR_RSS} sessions in one process (background, alongside 6+8)")
+            rss_argv = [sys.executable, str(HERE), "--child", "sessions-rss", str(SESSIONS_FOR_RSS)]
+            rss_proc = subprocess.Popen(rss_argv, cwd=ROOT, env=SAFE_ENV, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        if want(6, 8):
+            # Row 8 alone skips most of row 6's idle minutes (they are what row 6 measures).
+            terminal_rows(rows, notes, server, queue, want)
+        if want(9):
+            slow_link_row(rows, notes, server, queue)
+        if rss_proc is not None:
+            rss_row(rows, notes, rss_proc)
     finally:
         if rss_proc is not None and rss_proc.poll() is None:
             rss_proc.kill()
             rss_proc.wait()
         cups_server.stop()
 
-    total_s = time.monotonic() - t_all
-    header = ("measure", "project", "reference", "ratio", "goal", "result")
-    widths = [max(len(str(x[i])) for x in [header, *rows]) for i in range(6)]
-    print()
-    for row in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
-    print()
-    for note in notes:
-        print("- " + note)
-    write_results(mach, rows, notes, total_s)
-    print(f"\nwritten {RESULTS.relative_to(ROOT)} ({total_s:.0f} s)")
-    return 0
+
+def cups_row(rows: list, notes: list[str], server: str, queue: str) -> None:
+    log("4/9 submit → completed")
+    c = bench_cups(server, queue)
+    ratio = c["kiosk"] / c["lp"]
+    rows.append(("4 submit → CUPS completed", ms(c["kiosk"]), ms(c["lp"]) + " lp + 10 ms poll",
+                 f"{ratio:.2f}×", "≤ 1.1×", verdict(ratio <= 1.1)))
+    notes.append(f"4: medians of {CUPS_N} alternating, same PDF, same queue, purge off. "
+                 f"The kiosk follows the job with printing.follow(interval={c['interval']}); with the "
+                 f"interval patched to 0.02 s the same path takes {ms(c['kiosk_fast_poll'])} "
+                 f"({c['kiosk_fast_poll'] / c['lp']:.2f}× the reference).")
+
+
+
+def session_rows(rows: list, notes: list[str], server: str, queue: str) -> None:
+    log("5/9 scripted sessions (Pilot), printing for real")
+    sess = child("session", server, queue)
+    runs = sess["runs"]
+    total = statistics.median(x["total_s"] for x in runs)
+    rows.append(("5 scripted session welcome → done (Pilot)", f"{total:.2f} s", "—",
+                 f"{total / 1.5:.2f}× goal", "≤ 1.5 s", verdict(total <= 1.5)))
+    helpers = statistics.median(sess["pilot_helpers_s"])
+    rows.append(("5b the same driven by the tests' Pilot helpers", f"{helpers:.2f} s", "—", "—",
+                 "report (harness cost)", "info"))
+    notes.append("5: median of " + str(len(runs)) + " (new app each, under App.run_test; keys and pastes "
+                 "posted as the terminal driver posts them, bench/driver.py); split welcome→review / "
+                 "review→printed / →done, and the app's CPU time: "
+                 + "; ".join(f"{x['to_review_s']:.2f}/{x['print_s']:.2f}/{x['done_s']:.2f} s, CPU "
+                             f"{x['cpu_s']:.2f} s ({x['outcome']})" for x in runs)
+                 + ". 5b: tests/pilot.py clicks and waits (Pilot waits ≥ 20 ms of idle per event, the "
+                 "helpers 50 ms after every wait), so it measures mostly the harness.")
+
+
+
+def terminal_rows(rows: list, notes: list[str], server: str, queue: str, want: Callable[..., bool]) -> None:
+    log("6+8/9 the real kiosk on a pty")
+    t = bench_terminal(server, queue, IDLE_WINDOW if want(6) else 2.0)
+    if want(6):
+        idle_rows(rows, notes, t)
+    if want(8):
+        bytes_rows(rows, notes, t)
+
+
+def idle_rows(rows: list, notes: list[str], t: dict) -> None:
+    rows.append(("6 idle CPU on welcome", f"{t['idle_welcome_pct']:.2f} %", "—",
+                 f"{t['idle_welcome_pct'] / 1.0:.2f}× goal", "≤ 1 % of a core",
+                 verdict(t["idle_welcome_pct"] <= 1.0)))
+    rows.append(("6 idle CPU on applicant (cursor in a field)", f"{t['idle_applicant_pct']:.2f} %", "—",
+                 f"{t['idle_applicant_pct'] / 1.0:.2f}× goal", "≤ 1 % of a core",
+                 verdict(t["idle_applicant_pct"] <= 1.0)))
+    notes.append(f"6: {IDLE_WINDOW:.0f} s windows, utime+stime of the real `indice-kiosk` process on an "
+                 f"80×24 pty; bytes written meanwhile: welcome {t['idle_welcome_bytes']}, applicant "
+                 f"{t['idle_applicant_bytes']} (the cursor is steady). "
+                 f"Applicant screen reached: {t['applicant_seen']}; exit status after SIGTERM {t['rc']}.")
+
+
+# Row 8's keys and the screen each leads to: (index in t["steps"], what it is, the screen then shown).
+SCREEN_CHANGES = [(0, "welcome → consent", "consent"), (2, "consent → route", "route"),
+                  (5, "route → applicant", "applicant")]
+IN_SCREEN = [(1, "End on consent", "consent"), (3, "route chosen", "route"), (4, "ID type chosen", "route")]
+
+
+def bytes_rows(rows: list, notes: list[str], t: dict) -> None:
+    steps, frames = t["steps"], t["frames"]
+    changes = [(what, steps[i], frames[screen], steps[i] / frames[screen])
+               for i, what, screen in SCREEN_CHANGES]
+    # The worst change is held to the goal: an operator pays every step, and a median of three would let one
+    # step cost twice the others unseen.
+    what, worst, frame, ratio = max(changes, key=lambda c: c[3])
+    rows.append((f"8 bytes per screen change (worst of 3: {what})", f"{worst} B", f"{frame} B one full frame",
+                 f"{ratio:.2f}×", "≤ 1.0×", verdict(ratio <= 1.0)))
+    # Every keystroke in a field is the same small update, but the first one also redraws what a field
+    # with a value shows differently: the worst is held to the goal.
+    echo = max(t["keystrokes"])
+    applicant = frames["applicant"]
+    rows.append(("8 keystroke echo in a field (worst of 10)", f"{echo} B", f"{applicant} B one full frame",
+                 f"{echo / applicant:.3f}×", "≤ 1 frame", verdict(echo <= applicant)))
+    inside = [(what, steps[i], frames[screen]) for i, what, screen in IN_SCREEN]
+    notes.append(
+        "8: the real kiosk on an 80×24 pty; bytes after each key until 0.3 s of quiet (Enter/End/Enter×4 = "
+        f"{steps}). One full frame is the destination screen drawn whole as Textual draws it (its "
+        "LayoutUpdate, rendered in a headless app with the same settings and size, the same run: "
+        + ", ".join(f"{k} {v} B" for k, v in frames.items()) + "). Screen changes: "
+        + "; ".join(f"{w} {b} B = {r:.2f}×" for w, b, _f, r in changes)
+        + ". Within a screen (not under the goal): "
+        + "; ".join(f"{w} {b} B = {b / f:.2f}× its frame" for w, b, f in inside)
+        + f". Keystrokes (150 ms apart): {t['keystrokes']}. First frame at start-up: {t['first_frame']} B.")
+
+
+def slow_link_row(rows: list, notes: list[str], server: str, queue: str) -> None:
+    log("9/9 a whole session through a 64 kbit/s link, and straight")
+    runs = bench_slow_link(server, queue)
+
+    def total(run: list[dict]) -> float:
+        return sum(step["s"] for step in run)
+
+    fast = statistics.median(total(r) for r in runs["fast"])
+    slow = statistics.median(total(r) for r in runs["slow"])
+    screen_steps = [step for run in runs["slow"] for step in run if step["screen"]]
+    worst = max(screen_steps, key=lambda step: step["s"])
+    rows.append(("9 whole session at 64 kbit/s (sum of the waits after each key)", f"{slow:.1f} s",
+                 f"{fast:.1f} s unthrottled", f"{slow / fast:.2f}×", "report", "info"))
+    rows.append((f"9 slowest screen change at 64 kbit/s ({worst['step']})", f"{worst['s']:.2f} s", "—",
+                 f"{worst['s'] / SLOW_STEP_GOAL:.2f}× goal", f"≤ {SLOW_STEP_GOAL} s",
+                 verdict(worst["s"] <= SLOW_STEP_GOAL)))
+    last_slow, last_fast = runs["slow"][-1], runs["fast"][-1]
+    notes.append(
+        f"9: the real kiosk on a pty, session welcome → consent → route → form ({len(last_slow)} keys and "
+        f"pastes) → review → print (private CUPS) → done, each key once the screen had been quiet {QUIET} s; "
+        f"a step lasts from the key to the last byte it brought. Throttled: the reader takes "
+        f"{THROTTLE_CHUNK} B at a time off the pty at {LINK_RATE} B/s, so the kiosk's writes wait on the "
+        f"pty's buffer as on a slow SSH link. {len(runs['slow'])} runs each, alternating; totals "
+        f"{[round(total(r), 2) for r in runs['slow']]} s vs {[round(total(r), 2) for r in runs['fast']]} s; "
+        f"bytes per session {sum(x['bytes'] for x in last_slow)} vs {sum(x['bytes'] for x in last_fast)}. "
+        f"Slowest screen change at 64 kbit/s: {worst['step']} {worst['s']:.2f} s ({worst['bytes']} B). "
+        "Screen steps (s at 64 kbit/s / unthrottled, bytes): "
+        + "; ".join(f"{a['step']} {a['s']:.2f}/{b['s']:.2f} s, {a['bytes']} B"
+                    for a, b in zip(last_slow, last_fast, strict=True) if a["screen"]) + ".")
+
+
+def rss_row(rows: list, notes: list[str], rss_proc: subprocess.Popen) -> None:
+    log(f"waiting for the {SESSIONS_FOR_RSS}-session run")
+    stdout, stderr = rss_proc.communicate(timeout=240)
+    line = next((x for x in reversed(stdout.splitlines()) if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"sessions-rss failed: {stderr[-3000:]}")
+    m = json.loads(line[len("RESULT "):])
+    grown = (m["rss_after_n_kib"] - m["rss_after_1_kib"]) / 1024
+    live = m["live"]
+    ok = grown <= 5.0 and live["applications"] == 0
+    rows.append((f"7 RSS growth, {m['sessions']} sessions vs 1", f"{grown:+.1f} MB",
+                 f"{m['rss_after_1_kib'] / 1024:.0f} MB after 1", "—",
+                 "≤ 5 MB, no Application alive", verdict(ok)))
+    notes.append(f"7: one app, {m['sessions']} sessions welcome→agree→fill→review→F9→yes in "
+                 f"{m['seconds']:.0f} s (ran alongside row 6/8); after gc.collect(): "
+                 f"{live['applications']} Application object(s) alive; kiosk screens other than welcome "
+                 f"alive right after the last wipe: {m['live_at_once']['screens'] or 'none'}, one second "
+                 f"later: {live['screens'] or 'none'}. RSS (sessions, KiB): {m['rss_trace_kib']}. "
+                 f"Driven by bench/driver.py; BENCH_SESSIONS=N bench/run changes the count.")
 
 
 def write_results(mach: dict, rows: list, notes: list[str], total_s: float) -> None:

@@ -12,8 +12,15 @@ import reportlab
 import textual
 from reportlab.pdfbase import ttfonts
 from reportlab.pdfgen.canvas import Canvas
+from rich.console import Console
+from rich.segment import Segment
+from textual import messages
+from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App
+from textual.geometry import Region
 from textual.screen import Screen
+from textual.strip import Strip
+from textual.widgets import Button
 
 from indice_kiosk.widgets import textual_private
 
@@ -40,6 +47,54 @@ def test_textual_still_has_the_private_parts_we_use() -> None:
     assert "f2" in screen._bindings.key_to_bindings
 
 
+def test_textual_still_paints_the_way_the_one_paint_switch_relies_on() -> None:
+    # paint_in_full_once: a screen among its own dirty widgets is painted whole by the layout's paint.
+    source = inspect.getsource(Screen._on_timer_update)
+    assert source.index("_refresh_layout") < source.index("_repaint_required = False")
+    assert "self._dirty_widgets.add(widget)" in inspect.getsource(Screen._on_update)
+    assert "_compositor.update_widgets(self._dirty_widgets)" in inspect.getsource(Screen._refresh_layout)
+    assert messages.Update(Screen()).widget is not None
+    # paints_are_held: _display drops what it is given inside a batch.
+    app = App()
+    assert app._batch_count == 0 and "if self._batch_count:" in inspect.getsource(App._display)
+    # end_press_effects: the press effect is the -active class, taken off by a timer.
+    assert '"-active"' in inspect.getsource(Button._start_active_affect)
+    # DrawnRows: the two kinds of paint and what it reads of them.
+    assert {"strips", "region"} <= set(inspect.signature(LayoutUpdate).parameters)
+    assert "spans" in inspect.signature(ChopsUpdate).parameters
+
+
+def _full(rows: list[str], width: int = 10) -> LayoutUpdate:
+    strips = [[Strip([Segment(row.ljust(width))])] for row in rows]
+    return LayoutUpdate(strips, Region(0, 0, width, len(rows)))
+
+
+def test_drawn_rows_sends_only_the_rows_that_changed() -> None:
+    console = Console(color_system="truecolor")
+    rows = textual_private.DrawnRows()
+    first = rows.changed(_full(["title", "name", "keys"]), console, (10, 3))
+    assert [y for y, _ in first.rows] == [0, 1, 2]  # type: ignore[attr-defined]
+    same = rows.changed(_full(["title", "name", "keys"]), console, (10, 3))
+    assert same.rows == []  # type: ignore[attr-defined]
+    assert same.render_segments(console) == ""  # type: ignore[attr-defined]
+    one = rows.changed(_full(["title", "other", "keys"]), console, (10, 3))
+    assert one.render_segments(console) == "\x1b[2;1Hother     "  # type: ignore[attr-defined]
+    # A partial paint on row 2 leaves it unknown: the next full paint draws it again.
+    chops = ChopsUpdate([{}, {}, {0: Strip([Segment("k")])}], [(2, 0, 1)], [[], [], [1]])
+    assert rows.changed(chops, console, (10, 3)) is chops
+    assert [y for y, _ in rows.changed(_full(["title", "other", "keys"]), console, (10, 3)).rows] == [2]
+    # A new terminal size, or forgetting, draws every row again.
+    assert len(rows.changed(_full(["title", "other", "keys"]), console, (10, 4)).rows) == 3
+    rows.forget()
+    assert len(rows.changed(_full(["title", "other", "keys"]), console, (10, 4)).rows) == 3
+
+
+def test_drawn_rows_keep_no_text() -> None:
+    rows = textual_private.DrawnRows()
+    rows.changed(_full(["Suzuki"]), Console(), (10, 1))
+    assert not any(b"Suzuki" in digest for digest in rows._rows.values())
+
+
 def test_reportlab_still_has_the_private_parts_we_use() -> None:
     assert reportlab.Version.split(".")[0] in ("4", "5")  # pyproject: reportlab>=4.2,<6
     assert callable(Canvas._startPage)
@@ -47,7 +102,7 @@ def test_reportlab_still_has_the_private_parts_we_use() -> None:
 
 
 PRIVATE_NAMES = re.compile(r"\._bindings\b|_merge_bindings|_exit_renderables|_close_messages_no_wait"
-                           r"|_startPage|TTFontFace")
+                           r"|_startPage|TTFontFace|_batch_count|textual\._compositor|messages\.Update")
 
 
 def test_no_other_module_reaches_for_them() -> None:

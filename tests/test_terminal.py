@@ -136,3 +136,28 @@ def test_ascii_filter_keeps_every_cell_where_it_was() -> None:
         assert converted.isascii(), converted
         assert cell_len(converted) == cell_len(text), (text, converted)
     assert ascii_text("▐●▌") == "[*]" and ascii_text("“I agree”") == '"I agree"'
+
+
+def test_screen_changes_sent_by_rows_leave_the_terminal_as_a_full_redraw_would(terminal: Terminal,
+                                                                              tmp_path: Path) -> None:
+    # A full-screen paint sends only the rows that changed (KioskApp._display): whatever the terminal shows
+    # after the steps must be what drawing every row again shows. A resize makes the kiosk draw all of it.
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text('[kiosk]\nlanguage = "ja"\n[cups]\nserver = "127.0.0.1:9"\n', encoding="utf-8")
+    terminal.start(f"env TERM=xterm-256color {COMMAND} --config {settings}")
+    terminal.wait_for("はじめる")
+    seen = []
+    for keys, text in ((("Enter",), "パスワードの取扱いについて"), (("End", "F10"), "どれに当てはまりますか"),
+                       (("Enter", "Enter"), "UMIN ID の種類"), (("Escape",), "パスワードの取扱いについて"),
+                       (("F10",), "どれに当てはまりますか"), (("Enter", "Enter", "F10"), "申請者の情報")):
+        terminal.keys(*keys)
+        terminal.wait_for(text)
+        time.sleep(0.5)
+        shown = terminal.styled_screen()
+        terminal.tmux("resize-window", "-t", terminal.name, "-x", "81", "-y", "24")
+        time.sleep(0.6)
+        terminal.tmux("resize-window", "-t", terminal.name, "-x", "80", "-y", "24")
+        time.sleep(0.8)
+        assert terminal.styled_screen() == shown, f"after {keys}"
+        seen.append(text)
+    assert len(seen) == 6

@@ -9,12 +9,14 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import events
 from textual.app import App
@@ -39,7 +41,13 @@ from indice_kiosk.walkup import messages
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.walkup.steps.welcome import WelcomeScreen
 from indice_kiosk.widgets.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
-from indice_kiosk.widgets.textual_private import replace_crash_report
+from indice_kiosk.widgets.textual_private import (
+    DrawnRows,
+    end_press_effects,
+    paint_in_full_once,
+    paints_are_held,
+    replace_crash_report,
+)
 
 if TYPE_CHECKING:
     from indice_kiosk.core.ime import Mozc  # loaded when the form first needs it (bench/: cold start)
@@ -143,6 +151,8 @@ class KioskApp(App[None], inherit_bindings=False):
         self._mozc: Mozc | None = None
         self._mozc_failed = False
         self._mozc_lock = threading.Lock()
+        # What the terminal shows, row by row (digests): a full-screen paint sends only the rows that changed.
+        self._drawn_rows = DrawnRows()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         # Textual's hook for output filters (NO_COLOR's monochrome is one): on an ASCII-only terminal
@@ -158,6 +168,47 @@ class KioskApp(App[None], inherit_bindings=False):
     def bell(self) -> None:
         # A shared office: no beeps.
         return
+
+    # --- output: over an operator's SSH link every byte is time (bench/RESULTS.md, rows 8 and 9) ---------
+
+    def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
+        # Textual often paints the whole screen when little of it changed (a focus move, a choice made, a
+        # change on the screen beneath); the rows the terminal already shows are left out. A paint held by
+        # a batch never reaches the terminal, so it must not count as drawn.
+        if renderable is not None and not self.is_headless and not paints_are_held(self):
+            size = (self.size.width, self.size.height)
+            renderable = self._drawn_rows.changed(renderable, self.console, size)
+        super()._display(screen, renderable)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        # The terminal may have dropped or moved what it showed: every row is drawn again.
+        self._drawn_rows.forget()
+
+    def _paint_once(self, change: Callable[[], Awaitable[object]]) -> None:
+        """Run ``change`` (a push or a pop) with the terminal held until the screen it shows is mounted; that
+        screen is then painted once, in full.
+
+        Left to itself Textual paints a new screen three or four times while it settles: when it resumes,
+        on the resize it sends every new screen, after its widgets have their sizes, and again when the
+        screen beneath changes (docs/research/screen-change-bytes.md).
+        """
+        end_press_effects(self.screen)
+        held = ExitStack()
+        held.enter_context(self.batch_update())
+        try:
+            shown = change()
+        except BaseException:
+            held.close()
+            raise
+
+        async def release() -> None:
+            try:
+                await shown
+            finally:
+                held.close()
+                paint_in_full_once(self.screen)
+
+        self.call_next(release)
 
     # --- navigation: every step change goes through here ---------------------------------------
 
@@ -189,13 +240,13 @@ class KioskApp(App[None], inherit_bindings=False):
         if not flow.may_enter(step, self.session):
             log.warning("refused to enter %s", step)
             return False
-        self.push_screen(screen_class(step)())
+        self._paint_once(lambda: self.push_screen(screen_class(step)()))
         return True
 
     def back(self) -> None:
         """Go to the previous step, never below welcome."""
         if len(self.screen_stack) > 1 and isinstance(self.screen_stack[-2], KioskScreen):
-            self.pop_screen()
+            self._paint_once(self.pop_screen)
 
     def wipe(self, reason: str, notice: str | None = None,
              notice_params: dict[str, str] | None = None, *, leaving: bool = False) -> None:

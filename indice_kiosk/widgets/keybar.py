@@ -44,6 +44,7 @@ class KeyBar(Widget):
         super().__init__()
         # (first cell, last cell + 1, key) of each key drawn, so a click runs that key.
         self._spans: list[tuple[int, int, str]] = []
+        self._drawn: list[tuple[str, str, str, bool]] | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -52,7 +53,9 @@ class KeyBar(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
-        if screen is self.screen:
+        # Bindings are "updated" after every focus change, mostly to the same keys: a repaint that changes
+        # nothing is still a line sent to an operator's SSH link.
+        if screen is self.screen and self.keys() != self._drawn:
             self.refresh()
 
     def keys(self) -> list[tuple[str, str, str, bool]]:
@@ -72,7 +75,8 @@ class KeyBar(Widget):
         dim = self.get_component_rich_style("keybar--disabled", partial=True)
         line = Text(no_wrap=True, overflow="ellipsis")
         spans: list[tuple[int, int, str]] = []
-        for key, shown, description, enabled in self.keys():
+        self._drawn = self.keys()
+        for key, shown, description, enabled in self._drawn:
             start = line.cell_len
             line.append(f" {shown} ", key_style + dim if not enabled else key_style)
             line.append(f"{description} ", description_style + dim if not enabled else description_style)
