@@ -697,6 +697,8 @@ def main() -> int:
         render_rows(rows, notes)
     if want(4, 5, 6, 7, 8, 9):
         cups_rows(rows, notes, want)
+    if want(10):
+        load_row(rows, notes)
 
     total_s = time.monotonic() - t_all
     header = ("measure", "project", "reference", "ratio", "goal", "result")
@@ -912,6 +914,34 @@ def slow_link_row(rows: list, notes: list[str], server: str, queue: str) -> None
         "Screen steps (s at 64 kbit/s / unthrottled, bytes): "
         + "; ".join(f"{a['step']} {a['s']:.2f}/{b['s']:.2f} s, {a['bytes']} B"
                     for a, b in zip(last_slow, last_fast, strict=True) if a["screen"]) + ".")
+
+
+LOAD_GOAL = 1.25  # the kiosks' p95 submit -> completed against lp's, both at once on one cupsd
+
+
+def load_row(rows: list, notes: list[str]) -> None:
+    import load
+
+    log(f"10 {load.KIOSKS} kiosk processes at once on one CUPS, {load.ROUNDS} rounds against lp")
+    m = load.run()
+    ratio = m["kiosk_p95"] / m["lp_p95"]
+    ok = ratio <= LOAD_GOAL and m["lost"] == 0 and m["wrong_kiosk"] == 0 and \
+        m["kiosk_peak_connections"] <= 2 * m["kiosks"]
+    rows.append((f"10 {m['kiosks']} kiosks at once, submit → completed p95 (p50)",
+                 f"{m['kiosk_p95']:.2f} s ({m['kiosk_p50']:.2f} s)",
+                 f"{m['lp_p95']:.2f} s ({m['lp_p50']:.2f} s) lp", f"{ratio:.2f}×",
+                 f"≤ {LOAD_GOAL}×; 0 lost, 0 wrong kiosk, ≤ 2 cupsd connections a kiosk", verdict(ok)))
+    notes.append(
+        f"10: bench/load.py. {m['kiosks']} headless kiosk processes (KioskApp, keys as the terminal sends "
+        f"them, print+fax mode) fill the form, wait for one another at review, then all send at once: "
+        f"{m['jobs']} jobs over {m['rounds']} rounds, each round followed by {m['kiosks']} `lp` clients at "
+        f"once (print job then FAX job each, followed every 10 ms on one connection); figures are medians of "
+        f"the rounds' p50/p95 (per round: {m['per_round']}). Jobs lost (not completed, or a person's "
+        f"canary not received exactly once per channel): {m['lost']}; job ids followed or purged by a "
+        f"kiosk that did not send them: {m['wrong_kiosk']}; each kiosk also ran the start-up sweep for a "
+        f"dead kiosk's jobs (all alive: it took none). cupsd's open connections, sampled every 20 ms: peak "
+        f"{m['kiosk_peak_connections']} with the kiosks, {m['lp_peak_connections']} with lp. Submit alone "
+        f"(Create-Job + document) p50 {m['submit_p50']:.2f} s. Outcomes: {m['outcomes']}.")
 
 
 def rss_row(rows: list, notes: list[str], rss_proc: subprocess.Popen) -> None:

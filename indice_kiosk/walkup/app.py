@@ -259,6 +259,8 @@ class KioskApp(App[None], inherit_bindings=False):
         lang = self.session.lang
         self.end_session(reason)
         self.session.lang = self.default_lang
+        # Digests of what the terminal showed (they summarise rows that showed the person's answers).
+        self._drawn_rows.forget()
         # Every step screen above welcome is discarded with what it held. Welcome itself never holds
         # personal data. Textual may keep a popped screen object alive a little longer (timers, caches), so
         # its fields are emptied first.
