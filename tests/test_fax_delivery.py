@@ -256,7 +256,7 @@ async def test_start_over_during_a_fax_wait_cancels_it_after_a_retry(config: Con
         private_cups.lp_command("cupsdisable", private_cups.fax_queue)
         try:
             await send_session(pilot, "先客 一郎")
-            assert app.screen.outcome.kind == "timeout"
+            assert app.screen.outcome.kind == "paused"
             await pilot.press("f5")
             await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
             await start_over(pilot)
@@ -294,10 +294,10 @@ def test_start_over_during_a_fax_wait_in_a_real_process(private_cups, tmp_path: 
     try:
         start_real_process(term, settings)
         drive_to_send(term, PERSON | {"name_kanji": "Senkyaku Ichiro"})
-        term.wait_for("FAX の送信が終わりません", timeout=30)
+        term.wait_for("一時停止したまま", timeout=30)
         term.keys("F5")
         term.wait_for("一時停止")
-        term.wait_for("FAX の送信が終わりません", timeout=30)
+        term.wait_for("一時停止したまま", timeout=30)
         term.keys("F9")
         term.wait_for("最初に戻りますか")
         term.keys("Tab", "Enter")  # from "no" (focused first) to yes
@@ -316,3 +316,74 @@ def test_start_over_during_a_fax_wait_in_a_real_process(private_cups, tmp_path: 
         term.close()
     time.sleep(1.5)
     assert not fax_jobs(private_cups, "AtokyakuJiro")
+
+
+async def fax_waiting_on_a_paused_queue(pilot, app, private_cups, name: str) -> None:
+    await agree(pilot)
+    await choose(pilot, "indice-only")
+    await fill(pilot, PERSON | {"name_kanji": name})
+    await submit_form(pilot)
+    await pilot.click("#confirm")
+    await wait_for(pilot, lambda: app.screen.id == "send")
+    await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status")))
+
+
+def fax_jobs_waiting(private_cups) -> dict:
+    connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
+    return connection.getJobs(which_jobs="not-completed")
+
+
+async def test_a_fax_wait_can_switch_to_printing_at_once(config: Config, private_cups) -> None:
+    """#14.5: the FAX queue is paused and fax.max_wait is 10 minutes: F6 works while waiting -- the FAX
+    is cancelled and the form printed, with no 10-minute wait first."""
+    app = new_app(with_mode(config, "fax", max_wait=600.0))
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsdisable", private_cups.fax_queue)
+        try:
+            await fax_waiting_on_a_paused_queue(pilot, app, private_cups, "待機 六郎")
+            assert app.screen.query_one("#print-instead", Button).display
+            assert "F6" in shown(app.screen.query_one("#send-hint"))
+            assert len(fax_jobs_waiting(private_cups)) == 1
+            await pilot.press("f6")
+            await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=40)
+            assert app.screen.outcome.kind == "completed" and app.session.delivered == {"print"}
+            await wait_for(pilot, lambda: fax_jobs_waiting(private_cups) == {})
+        finally:
+            private_cups.lp_command("cupsenable", private_cups.fax_queue)
+    time.sleep(1.0)
+    assert not fax_jobs(private_cups, "待機六郎")
+
+
+async def test_a_fax_wait_can_be_left_for_the_review(config: Config, private_cups) -> None:
+    """#14.5: Esc while a FAX waits cancels it and goes back to the review, every answer kept."""
+    app = new_app(with_mode(config, "fax", max_wait=600.0))
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsdisable", private_cups.fax_queue)
+        try:
+            await fax_waiting_on_a_paused_queue(pilot, app, private_cups, "取消 七郎")
+            assert shown(app.screen.query_one("#back", Button)) == "送信をやめて確認画面に戻る"
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen.id == "review")
+            assert app.session.answers["name_kanji"] == "取消 七郎"
+            await wait_for(pilot, lambda: fax_jobs_waiting(private_cups) == {})
+        finally:
+            private_cups.lp_command("cupsenable", private_cups.fax_queue)
+    time.sleep(1.0)
+    assert not fax_jobs(private_cups, "取消七郎")
+
+
+async def test_a_fax_left_paused_names_the_pause(config: Config, private_cups) -> None:
+    """#14.5: a FAX that waited out fax.max_wait on a paused queue says so under a FAX heading -- not
+    「印刷できませんでした」, and not the line."""
+    app = new_app(with_mode(config, "fax", max_wait=3.0))
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsdisable", private_cups.fax_queue)
+        try:
+            await fax_waiting_on_a_paused_queue(pilot, app, private_cups, "停止 八郎")
+            await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
+        finally:
+            private_cups.lp_command("cupsenable", private_cups.fax_queue)
+        assert app.screen.outcome.kind == "paused"
+        assert shown(app.screen.query_one("#send-heading")) == "FAX を送信できませんでした"
+        status = shown(app.screen.query_one("#send-status"))
+        assert "一時停止したまま" in status and "回線" not in status

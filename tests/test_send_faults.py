@@ -100,8 +100,9 @@ async def test_paused_queue_waits_boundedly_then_retry_prints(config: Config, pr
             await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status")))
             assert app.session.following_job
             await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
-            assert app.screen.outcome.kind == "timeout"
-            assert "3 秒待ちましたが" in shown(app.screen.query_one("#send-status"))
+            # #14.5: the cause is named -- the queue stayed paused -- not the printer or the line.
+            assert app.screen.outcome.kind == "paused"
+            assert "一時停止したまま 3 秒" in shown(app.screen.query_one("#send-status"))
             # The unfinished job was cancelled, so it cannot print by surprise later.
             import cups as pycups
 

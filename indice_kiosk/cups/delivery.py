@@ -51,7 +51,7 @@ class Progress:
 class Outcome:
     """How a delivery ended, in words the screens translate; ``seconds`` is how long the kiosk waited."""
 
-    # completed|canceled|aborted|stopped|timeout|lost|unreachable|no-queue|rejecting|refused|other
+    # completed|canceled|aborted|stopped|paused|timeout|lost|unreachable|no-queue|rejecting|refused|other
     # ("lost": CUPS took the job, then stopped answering while it was followed -- e.g. cupsd died)
     kind: str
     job_id: int | None = None
@@ -141,6 +141,8 @@ def deliver(
         settled = printing.purge(target, job_id)
         if last is not None and last.state is JobState.STOPPED:
             return Outcome("stopped", job_id, waited(), settled=settled)
+        if last is not None and last.state is JobState.PENDING and last.queue_stopped:
+            return Outcome("paused", job_id, waited(), settled=settled)  # waited on a person, not the line
         return Outcome("timeout", job_id, waited(), settled=settled)
     log.info("job %s finished: %s", job_id, last.state.name)
     if purge:

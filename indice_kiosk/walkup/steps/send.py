@@ -17,7 +17,9 @@ from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.widgets.prose import Prose
 
 # Messages that have a FAX wording of their own; every fault reads the same for both, after the channel name.
-FAX_WORDED = frozenset({"submitting", "pending", "waiting", "held", "completed", "timeout", "lost"})
+FAX_WORDED = frozenset({"submitting", "pending", "waiting", "held", "completed", "timeout", "lost", "paused"})
+# While a FAX waits in these phases the person may stop waiting: print instead, or go back.
+FAX_WAITS = frozenset({"pending", "held", "waiting"})
 
 
 class SendScreen(KioskScreen):
@@ -33,6 +35,7 @@ class SendScreen(KioskScreen):
         self._stop = threading.Event()
         self.outcome: Outcome | None = None  # None while sending; the failure, or the last success
         self.failed_channel: str | None = None
+        self.fax_waiting = False  # a FAX job is with CUPS and not done: F6 and Esc stop waiting for it
         self.delivered: set[str] = set()  # what this step has seen CUPS complete (the app keeps the record)
 
     @classmethod
@@ -72,10 +75,12 @@ class SendScreen(KioskScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Each key shows in the footer only when it can do something.
-        if action in ("retry", "back"):
+        if action == "retry":
             return self.failed
+        if action == "back":
+            return self.failed or self.fax_waiting
         if action == "print_instead":
-            return self.failed and self.failed_channel == FAX
+            return (self.failed and self.failed_channel == FAX) or self.fax_waiting
         if action == "next":
             return self.finished
         return True
@@ -83,8 +88,11 @@ class SendScreen(KioskScreen):
     # --- sending ---------------------------------------------------------------------------------
 
     def _start(self) -> None:
+        # Each attempt has its own stop: one stopped (print instead) must not stop the attempt after it.
+        self._stop = threading.Event()
         self.outcome = None
         self.failed_channel = None
+        self.fax_waiting = False
         self.refresh_bindings()
         for button_id in ("#retry", "#next", "#back", "#print-instead"):
             self.query_one(button_id).display = False
@@ -100,24 +108,26 @@ class SendScreen(KioskScreen):
         """Send again (the app calls this once it has switched a failed FAX to printing)."""
         self._start()
 
-    @work(thread=True, exclusive=True, group="send")
+    @work(thread=True, group="send")
     def _send(self) -> None:
+        stop = self._stop
         outcome = Outcome("completed")
         for channel in self.kiosk.session.channels:
             if channel in self.delivered:
                 continue
             self.app.call_from_thread(self._begin, channel)
-            outcome = self.kiosk.send_channel(
-                channel,
-                on_progress=lambda p, c=channel: self.app.call_from_thread(self._progress, c, p),
-                stop=self._stop,
-            )
-            if self._stop.is_set():
+
+            def progress(said: Progress, channel: str = channel) -> None:
+                if not stop.is_set():  # a stopped attempt says nothing more
+                    self.app.call_from_thread(self._progress, channel, said)
+
+            outcome = self.kiosk.send_channel(channel, on_progress=progress, stop=stop)
+            if stop.is_set():
                 return
             self.app.call_from_thread(self._channel_ended, channel, outcome)
             if not outcome.ok:
                 break
-        if not self._stop.is_set():
+        if not stop.is_set():
             self.app.call_from_thread(self._finished, outcome)
 
     def _label(self, channel: str) -> str:
@@ -137,6 +147,16 @@ class SendScreen(KioskScreen):
 
     def _progress(self, channel: str, progress: Progress) -> None:
         self.query_one("#send-status", Prose).update(self._message(channel, progress.phase, progress.seconds))
+        waiting = channel == FAX and progress.phase in FAX_WAITS
+        if waiting != self.fax_waiting:
+            # A FAX can wait for minutes (a paused queue, a busy line): the person need not wait with it.
+            self.fax_waiting = waiting
+            self.query_one("#send-hint", Prose).update(self.t("send.fax.waiting_hint") if waiting else "")
+            self.query_one("#print-instead", Button).display = waiting
+            back = self.query_one("#back", Button)
+            back.label = self.t("send.cancel_wait") if waiting else self.t("button.back")
+            back.display = waiting
+            self.refresh_bindings()
 
     def _channel_ended(self, channel: str, outcome: Outcome) -> None:
         if outcome.ok:
@@ -153,13 +173,16 @@ class SendScreen(KioskScreen):
 
     def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome
+        self.fax_waiting = False
+        self.query_one("#back", Button).label = self.t("button.back")
         self.post_message(Delivering(False))
         channel = self.failed_channel or self.kiosk.session.channels[-1]
         status = self.query_one("#send-status", Prose)
         status.update(self._message(channel, outcome.kind, outcome.seconds))
         status.set_class(not outcome.ok, "problem")
         done = "send.heading_done" if self.kiosk.session.channels == (PRINT,) else "send.heading_all_done"
-        heading = done if outcome.ok else "send.heading_failed"
+        failed = "send.fax.heading_failed" if self.failed_channel == FAX else "send.heading_failed"
+        heading = done if outcome.ok else failed
         self.query_one("#send-heading", Prose).update(self.t(heading))
         self.refresh_bindings()
         if outcome.ok:
@@ -189,12 +212,26 @@ class SendScreen(KioskScreen):
         if self.failed:
             self._start()
 
+    def _stop_waiting(self) -> None:
+        # The attempt's worker stops following; the FAX job is cancelled and purged on its way out (and, as
+        # an unsettled job of the session, before any new attempt and at every ending).
+        self._stop.set()
+        self.fax_waiting = False
+
     def action_print_instead(self) -> None:
-        # The FAX did not go: the applicant can still leave with the printed form and fax it themselves.
-        if self.failed and self.failed_channel == FAX:
-            self.post_message(PrintInstead())  # the app switches the session to printing, then restarts us
+        # The FAX did not go, or is stuck waiting: the applicant can leave with the printed form and fax
+        # it themselves.
+        if self.fax_waiting:
+            self._stop_waiting()
+        elif not (self.failed and self.failed_channel == FAX):
+            return
+        self.post_message(PrintInstead())  # the app switches the session to printing, then restarts us
 
     def action_back(self) -> None:
-        # While CUPS has the job, going back would leave it unfollowed; after success there is no going back.
-        if self.failed:
+        # While CUPS has the job, going back would leave it unfollowed -- unless the person stops waiting
+        # for a FAX, which cancels it; after success there is no going back.
+        if self.fax_waiting:
+            self._stop_waiting()
+            self.kiosk.back()
+        elif self.failed:
             self.kiosk.back()
