@@ -43,31 +43,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def adapted_snippet(text: str, *, kiosk: Path, wrapper: Path, settings: Path) -> str:
+def adapted_snippet(text: str, *, kiosk: Path, wrapper: Path, settings: Path, log_socket: Path) -> str:
     """deploy/sshd/indice-kiosk.conf with this checkout's paths instead of the installed ones."""
     for old, count in ((INSTALLED_KIOSK, 1), (INSTALLED_WRAPPER, 1), (INSTALLED_CONFIG, 1)):
         found = text.count(old)
         if found != count:
             raise ValueError(f"{SNIPPET}: expected {old} {count} time(s), found {found}")
     text = text.replace(INSTALLED_KIOSK, str(kiosk)).replace(INSTALLED_WRAPPER, str(wrapper))
-    # The wrapper finds the kiosk through INDICE_KIOSK_BIN (its default is the installed path).
+    # The wrapper finds the kiosk through INDICE_KIOSK_BIN (its default is the installed path); the kiosk's
+    # log goes to this harness's socket instead of /dev/log. (sshd keeps the first SetEnv it meets: these
+    # must be on the snippet's own line.)
     return text.replace(f"SetEnv INDICE_KIOSK_CONFIG={INSTALLED_CONFIG}",
-                        f"SetEnv INDICE_KIOSK_CONFIG={settings} INDICE_KIOSK_BIN={kiosk}")
+                        f"SetEnv INDICE_KIOSK_CONFIG={settings} INDICE_KIOSK_BIN={kiosk} "
+                        f"INDICE_KIOSK_LOG_SOCKET={log_socket}")
 
 
 class PrivateSshd:
-    """``with PrivateSshd(settings) as sshd: sshd.ssh(OPERATOR, "-tt", ...)``."""
+    """``with PrivateSshd(settings_text) as sshd: subprocess.run(sshd.ssh_command(OPERATOR, "-tt"))``.
 
-    def __init__(self, settings: Path, *, kiosk: Path | None = None, extra_env: dict[str, str] | None = None,
-                 main_config: str = "") -> None:
-        self.settings = settings
+    The kiosk.toml the sessions use is ``settings_text``; what the kiosks log arrives on a socket here
+    (``kiosk_log``).
+    """
+
+    def __init__(self, settings_text: str, *, kiosk: Path | None = None) -> None:
         self.kiosk = kiosk or Path(sys.executable).parent / "indice-kiosk"
-        self.extra_env = extra_env or {}
-        self.main_config = main_config
         self.dir = Path(tempfile.mkdtemp(prefix="indice-sshd-"))
+        self.settings = self.dir / "kiosk.toml"
+        self.settings.write_text(settings_text, encoding="utf-8")
+        self.settings.chmod(0o644)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.dir / "sshd.log"
+        self.log_socket_path = self.dir / "log.sock"
+        self._log_socket: socket.socket | None = None
+        self._kiosk_log: list[str] = []
 
     def __enter__(self) -> PrivateSshd:
         try:
@@ -96,9 +105,12 @@ class PrivateSshd:
         for account in (OPERATOR, CONSOLE):
             (keys / account).write_text(public)
             (keys / account).chmod(0o644)
-        snippet = adapted_snippet(SNIPPET.read_text(), kiosk=self.kiosk, wrapper=WRAPPER, settings=self.settings)
+        self._log_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._log_socket.bind(str(self.log_socket_path))
+        self.log_socket_path.chmod(0o666)
+        snippet = adapted_snippet(SNIPPET.read_text(), kiosk=self.kiosk, wrapper=WRAPPER,
+                                  settings=self.settings, log_socket=self.log_socket_path)
         (self.dir / "indice-kiosk.conf").write_text(snippet)
-        setenv = " ".join(f"{k}={v}" for k, v in self.extra_env.items())
         # Debian's sshd_config starts with the Include, as here; the global settings come first only because
         # Port/ListenAddress/HostKey may not follow a Match block. StrictModes no: the directory is under /tmp
         # (world-writable), which StrictModes refuses for key files.
@@ -106,8 +118,6 @@ class PrivateSshd:
             f"ListenAddress 127.0.0.1\nHostKey {self.dir / 'host_key'}\nPidFile none\n"
             f"AuthorizedKeysFile {keys}/%u\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nLogLevel VERBOSE\nSubsystem sftp internal-sftp\n"
-            f"{self.main_config}"
-            f"{'SetEnv ' + setenv + chr(10) if setenv else ''}"
             f"Include {self.dir / 'indice-kiosk.conf'}\n")
         # sshd's privilege separation directory (Debian's unit creates it; a container may not have it).
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
@@ -127,6 +137,16 @@ class PrivateSshd:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"sshd did not listen on {self.port}: {self.log()}")
+
+    def kiosk_log(self) -> str:
+        """Every line the kiosks sent to their log socket so far (syslog frames, one a line)."""
+        assert self._log_socket is not None
+        self._log_socket.setblocking(False)
+        while True:
+            try:
+                self._kiosk_log.append(self._log_socket.recv(65536).decode("utf-8", "replace"))
+            except BlockingIOError:
+                return "\n".join(self._kiosk_log)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -151,12 +171,14 @@ class PrivateSshd:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._log_socket is not None:
+            self._log_socket.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main() -> int:
     settings = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "kiosk.toml"
-    with PrivateSshd(settings.resolve()) as sshd:
+    with PrivateSshd(settings.read_text(encoding="utf-8")) as sshd:
         print(" ".join(sshd.ssh_command(OPERATOR, "-t")), flush=True)
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     return 0

@@ -369,6 +369,7 @@ TEXT: dict[str, str] = {
     "settings.reloaded": "Reloaded from the file.",
     "settings.load_error": "The settings file cannot be read: {problem}",
     "cleanup.done": "Jobs left by a kiosk that died: {removed} removed, {kept} could not be removed.",
+    "cli.needs_terminal": "a terminal is needed: connect with ssh -t (nothing was started).",
     "cleanup.failed": "CUPS could not be asked for jobs left by a kiosk that died ({kind}).",
     "settings.write_error": "Could not save (the file is unchanged): {problem}",
     "settings.error": "{label}: {problem}",

@@ -367,6 +367,7 @@ TEXT: dict[str, str] = {
     "settings.reloaded": "ファイルから読み込み直しました。",
     "settings.load_error": "設定ファイルを読み込めません：{problem}",
     "cleanup.done": "終了したキオスクが残したジョブ：{removed} 件を削除、{kept} 件は削除できませんでした。",
+    "cli.needs_terminal": "端末が必要です。ssh -t で接続してください（何も起動していません）。",
     "cleanup.failed": "終了したキオスクが残したジョブを CUPS に問い合わせできませんでした（{kind}）。",
     "settings.write_error": "保存できませんでした（ファイルは変わっていません）：{problem}",
     "settings.error": "{label}：{problem}",
