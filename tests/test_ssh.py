@@ -122,12 +122,13 @@ def test_without_a_terminal_the_forced_kiosk_starts_nothing(sshd: PrivateSshd, c
         argv = ["scp", "-P", str(sshd.port), *options, f"{target}:/etc/hostname", str(tmp_path / "copy")]
     # The client's input stays open (a person who typed nothing yet): the kiosk must not wait on it.
     started = time.monotonic()
+    # A group of its own: sftp and scp run ssh as a child, which holds the pipes too.
     client_process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE)
+                                      stderr=subprocess.PIPE, start_new_session=True)
     try:
         out, err = client_process.communicate(timeout=20)
     except subprocess.TimeoutExpired:
-        client_process.kill()
+        os.killpg(client_process.pid, signal.SIGKILL)
         client_process.communicate()
         raise AssertionError(f"{client}: the session did not end; running: {kiosks_of(OPERATOR)}") from None
     finally:
