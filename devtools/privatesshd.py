@@ -65,7 +65,9 @@ class PrivateSshd:
     (``kiosk_log``).
     """
 
-    def __init__(self, settings_text: str, *, kiosk: Path | None = None) -> None:
+    def __init__(self, settings_text: str, *, kiosk: Path | None = None, snippet: str | None = None) -> None:
+        # snippet: another text instead of deploy/sshd/indice-kiosk.conf's (to measure other settings)
+        self.snippet = SNIPPET.read_text() if snippet is None else snippet
         self.kiosk = kiosk or Path(sys.executable).parent / "indice-kiosk"
         self.dir = Path(tempfile.mkdtemp(prefix="indice-sshd-"))
         self.settings = self.dir / "kiosk.toml"
@@ -108,7 +110,7 @@ class PrivateSshd:
         self._log_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._log_socket.bind(str(self.log_socket_path))
         self.log_socket_path.chmod(0o666)
-        snippet = adapted_snippet(SNIPPET.read_text(), kiosk=self.kiosk, wrapper=WRAPPER,
+        snippet = adapted_snippet(self.snippet, kiosk=self.kiosk, wrapper=WRAPPER,
                                   settings=self.settings, log_socket=self.log_socket_path)
         (self.dir / "indice-kiosk.conf").write_text(snippet)
         # Debian's sshd_config starts with the Include, as here; the global settings come first only because

@@ -421,6 +421,14 @@ TEXT: dict[str, str] = {
     "config.not_found": "ファイルがありません",
     "config.not_toml": "TOML として読めません：{detail}",
     "config.not_utf8": "UTF-8 のテキストではありません",
+    "config.dir_not_writable": (
+        "保存できません：{user} はディレクトリ {dir}（所有者 {owner}、グループ {group}、モード {mode}）に"
+        "書き込めません。ロックと新しいファイルはこのディレクトリに作られます。docs/deployment.md の 3 を"
+        "参照してください（install -d -m 2775 -o root -g kiosk-console {dir}）"
+    ),
+    "config.file_not_writable": (
+        "保存できません：{user} はこのファイル（所有者 {owner}、グループ {group}、モード {mode}）に書き込めません"
+    ),
     "config.unreadable": "読めません：{detail}",
     # --- 日本語入力（フォーム） ---
     "key.kana": "かな/ABC",
