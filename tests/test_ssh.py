@@ -254,3 +254,28 @@ def test_idle_wipe_happens_while_the_output_is_blocked(local: Local) -> None:
     assert status == 4, status
     assert 25 < took < 40  # idle_timeout = 30
     assert "session wiped (idle)" in log.text()
+
+
+def test_a_frozen_client_is_dropped_within_45_s(sshd: PrivateSshd) -> None:
+    """The snippet promises a dead link is noticed within ~45 s (ClientAliveInterval/CountMax). A client that
+    stops answering (SIGSTOP: the TCP connection stays open, nothing is answered): sshd gives up, hangs up,
+    the kiosk wipes and exits. Before (15/3): 114-120 s on this sshd."""
+    effective = sshd.effective(OPERATOR)
+    assert "clientaliveinterval 5" in effective and "clientalivecountmax 3" in effective
+    client = subprocess.Popen(sshd.ssh_command(OPERATOR, "-tt"), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert client.stdout is not None
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"Start" not in seen and time.monotonic() < deadline:
+            seen += os.read(client.stdout.fileno(), 65536)
+        assert kiosks_of(OPERATOR)
+        client.send_signal(signal.SIGSTOP)
+        took = wait_until_no_kiosk(OPERATOR, timeout=90)
+    finally:
+        client.kill()
+        client.wait()
+    assert "Timeout, client not responding" in sshd.log()
+    assert 15 < took <= 50, took
+    assert "session wiped (" in sshd.kiosk_log()
