@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from indice_kiosk.core import config as config_module
+from indice_kiosk.core import logs
 from indice_kiosk.core.application import ANSWER_KEYS, IdType, Route
 from indice_kiosk.core.config import Config, ConfigError
 from indice_kiosk.core.session import Session
@@ -40,6 +41,10 @@ UNSAFE_ENV = ("TEXTUAL", "TEXTUAL_SCREENSHOT", "TEXTUAL_SCREENSHOT_LOCATION", "T
               # An exported size would freeze the kiosk at it: it would never follow a resize.
               "COLUMNS", "LINES")
 CLEAR_TERMINAL = "\x1b[H\x1b[2J\x1b[3J"
+# Exit statuses (docs/deployment.md, section 6): 0 ended normally -- quit, SIGHUP, SIGTERM, a hang-up, the
+# session wiped each time; 1 refused (no terminal) or failed; 2 settings error; 4 ended by the watchdog
+# (indice_kiosk/walkup/ending.py: the screen could not be written).
+EXIT_REFUSED = 1
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -80,10 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "render":
         return render(args, config)
-    if args.command == "operator":
-        return operator_console(config, lang=args.lang)
     if args.command == "cleanup":
         return cleanup(config)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # `ssh host cmd`, ssh -T, sftp, scp: keys would come through a pipe that never hangs up, and the
+        # screen would go nowhere. The kiosk and the console are for a terminal only.
+        print(f"indice-kiosk: {t(locale_language(), 'cli.needs_terminal')}", file=sys.stderr)
+        return EXIT_REFUSED
+    if args.command == "operator":
+        return operator_console(config, lang=args.lang)
     return run(config, demo=args.demo, allow_quit=args.allow_quit, on_behalf=args.on_behalf)
 
 
@@ -164,11 +174,31 @@ def operator_console(config: Config, *, lang: str | None) -> int:
     from indice_kiosk.console.app import ConsoleApp
 
     settings_path = config.path or Path("kiosk.toml")
-    ConsoleApp(config, lang=lang, settings_path=settings_path).run()
-    if sys.stdout.isatty():
-        sys.stdout.write(CLEAR_TERMINAL)
-        sys.stdout.flush()
+    handler = logs.setup()
+    try:
+        ConsoleApp(config, lang=lang, settings_path=settings_path).run()
+    finally:
+        leave_terminal(handler)
     return 0
+
+
+def leave_terminal(handler: logging.Handler) -> None:
+    """Clear the screen and the scrollback, then write what the log kept for stderr (no system log). A
+    terminal that hung up is let go of instead: stdout and stderr then lead to /dev/null, so that the
+    interpreter's last flush does not fail on it (that failure makes the exit status 120)."""
+    try:
+        if sys.stdout.isatty():
+            sys.stdout.write(CLEAR_TERMINAL)
+    except OSError:
+        pass
+    logs.release(handler)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
 
 
 def harden_process() -> None:
@@ -199,18 +229,19 @@ def run(config: Config, *, demo: bool, allow_quit: bool, on_behalf: bool = False
     from indice_kiosk.core.jobs import cups_server
     from indice_kiosk.cups import leftovers
 
+    handler = logs.setup()
     server = cups_server(config.cups.server)
     app = make_app(config, server=server, demo=demo, allow_quit=allow_quit, on_behalf=on_behalf)
     # Jobs an earlier kiosk of this machine left in CUPS when it died are removed once the first screen is up.
     leftovers.sweep_soon(server, timeout=config.cups.timeout)
+    log.info("kiosk started")
     try:
         app.run()
     finally:
         app.wipe("exit", leaving=True)
         app.finish_cancelling(config.cups.timeout + 1)
-        if sys.stdout.isatty():
-            sys.stdout.write(CLEAR_TERMINAL)
-            sys.stdout.flush()
+        log.info("kiosk stopped")
+        leave_terminal(handler)
     return 0
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -90,3 +95,63 @@ def wait_dead(term: Terminal, what: str, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"the kiosk did not exit on {what}")
         time.sleep(0.1)
+
+
+class PtyProcess:
+    """A program on a real pty of its own (no tmux in between): the test holds the master side, so it decides
+    whether the output is read, and when the terminal hangs up (closing the master)."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], *, controlling: bool,
+                 size: tuple[int, int] = (80, 24)) -> None:
+        self.master, slave = pty.openpty()
+        self.resize(size)
+        # controlling: the pty is the process's controlling terminal (it is the session leader), so a
+        # hang-up sends it SIGHUP; otherwise nothing but the input itself says the terminal is gone.
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                        start_new_session=True,
+                                        preexec_fn=_take_terminal if controlling else None)
+        os.close(slave)
+        self.output = b""
+
+    def resize(self, size: tuple[int, int]) -> None:
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+
+    def read_until(self, text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.output:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared: {self.output[-2000:]!r}")
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    self.output += os.read(self.master, 65536)
+                except OSError:
+                    raise AssertionError(f"the terminal closed before {text!r} appeared") from None
+
+    def write(self, data: str) -> None:
+        os.write(self.master, data.encode())
+
+    def pending(self) -> int:
+        """Bytes the program wrote that nobody has read."""
+        return struct.unpack("i", fcntl.ioctl(self.master, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+    def hang_up(self) -> None:
+        os.close(self.master)
+        self.master = -1
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.master >= 0:
+            os.close(self.master)
+
+
+def _take_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)

@@ -214,7 +214,9 @@ class SettingsScreen(Screen[None]):
             self._status(self.t("settings.write_error", problem=error.text(self.lang)))
             return
         except OSError as error:
-            self._status(self.t("settings.write_error", problem=error.strerror or str(error)))
+            # The file the OS refused, not only its words ("No such file or directory" alone misleads).
+            where = f"{error.filename}: " if error.filename else ""
+            self._status(self.t("settings.write_error", problem=where + (error.strerror or str(error))))
             return
         self._fill(snapshot)
         self._status(self.t("settings.saved", bak=backup_path(self.path).name))

@@ -9,8 +9,12 @@
   exactly the intended settings; if it does not (a multi-line value, an odd layout), the file is written
   whole by tomli-w under a header that points to the ``.bak``.
 - The new file is written to a temporary file in the same directory, fsync'ed, and moved over the old one
-  with ``os.replace``; the old file is kept as ``kiosk.toml.bak``. The file's mode (and, as root, its owner)
-  is kept. A reader sees the old file or the new one, never half of one.
+  with ``os.replace``; the old file is kept as ``kiosk.toml.bak``. A reader sees the old file or the new
+  one, never half of one. So whoever saves must be able to write in the directory: before anything is
+  written, a directory or a file they may not write is refused with its owner, group and mode named
+  (``config.dir_not_writable``, ``config.file_not_writable``). The file's mode and group are kept (the
+  group as long as the saver belongs to it); its owner only when root saves: after an operator's save the
+  file is theirs (docs/deployment.md, section 3: a setgid directory ``root:kiosk-console`` 2775).
 - Values arrive as the operator typed them and are checked by ``indice_kiosk.core.config`` itself, so every
   problem is
   a ``ConfigError`` naming the file and the key.
@@ -20,9 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import grp
 import hashlib
 import os
+import pwd
 import re
+import stat
 import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -124,6 +131,7 @@ class SettingsStore:
         values = {key: data[key.partition(".")[0]][key.partition(".")[2]] for key in changes}
         text = render(snapshot.text, values, data, path)
         real = path.resolve()
+        _check_writable(path, real)
         with _locked(lock_path(real)):
             current = _read(real)
             if _digest(current) != snapshot.digest:
@@ -259,6 +267,33 @@ def _read(path: Path) -> bytes:
         raise ConfigError(path, "-", "unreadable", detail=error.strerror or str(error)) from None
 
 
+def _check_writable(path: Path, real: Path) -> None:
+    """Refuse, naming the real reason, a save that could not create the lock and the temporary file
+    beside the file (the OS would only say "No such file or directory"), or that would replace a file the
+    saver may not write."""
+    for target, code in ((real.parent, "dir_not_writable"), (real, "file_not_writable")):
+        if os.access(target, os.W_OK | (os.X_OK if target == real.parent else 0)):
+            continue
+        info = os.stat(target)
+        raise ConfigError(path, "-", code, dir=str(real.parent), user=_user_name(os.getuid()),
+                          owner=_user_name(info.st_uid), group=_group_name(info.st_gid),
+                          mode=f"{stat.S_IMODE(info.st_mode):04o}")
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive flock on ``path`` (created if need be; never deleted, or the lock would not hold)."""
@@ -280,9 +315,15 @@ def _write_atomically(path: Path, data: bytes, like: os.stat_result) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), like.st_mode & 0o7777)
             if os.geteuid() == 0:
                 os.fchown(handle.fileno(), like.st_uid, like.st_gid)
+            elif like.st_gid in os.getgroups() or like.st_gid == os.getegid():
+                # Another user's file (root's): its owner cannot be given back, its group can -- it is
+                # how the kiosk-console group keeps writing it (a directory without setgid gives the new
+                # file the saver's own group).
+                os.fchown(handle.fileno(), -1, like.st_gid)
+            # After the chown, which clears setgid bits.
+            os.fchmod(handle.fileno(), like.st_mode & 0o7777)
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:

@@ -37,7 +37,7 @@ from indice_kiosk.cups import delivery
 from indice_kiosk.cups.delivery import Outcome, Progress
 from indice_kiosk.paper import fonts
 from indice_kiosk.privacy import forget_drawn_text, scrub
-from indice_kiosk.walkup import messages
+from indice_kiosk.walkup import ending, messages
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.walkup.steps.welcome import WelcomeScreen
 from indice_kiosk.widgets.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
@@ -153,6 +153,11 @@ class KioskApp(App[None], inherit_bindings=False):
         self._mozc_lock = threading.Lock()
         # What the terminal shows, row by row (digests): a full-screen paint sends only the rows that changed.
         self._drawn_rows = DrawnRows()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ended = False
+        self._stop_watching = threading.Event()
+        self._watchdog = ending.Watchdog(idle_expired=self._idle_expired, leftovers=self._cancel_leftovers,
+                                         grace=ending.END_GRACE_SECONDS + config.cups.timeout)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         # Textual's hook for output filters (NO_COLOR's monochrome is one): on an ASCII-only terminal
@@ -220,9 +225,11 @@ class KioskApp(App[None], inherit_bindings=False):
     def on_mount(self) -> None:
         self.set_interval(1.0, self._check_idle)
         if self.handle_signals:
-            loop = asyncio.get_running_loop()
+            self._loop = asyncio.get_running_loop()
+            # Plain handlers, not the loop's add_signal_handler: they run in the main thread even while the
+            # loop is blocked writing to a terminal nobody reads, so the watchdog learns of the signal.
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self._on_signal, sig)
+                signal.signal(sig, self._signal_received)
             # A kiosk is never suspended (ctrl+z is a key in raw mode anyway), and Textual's SIGCONT
             # handler must not run: when the terminal hangs up, the kernel sends the session leader SIGHUP
             # *and* SIGCONT, and that handler restarts application mode on the dead terminal -- a second
@@ -230,6 +237,8 @@ class KioskApp(App[None], inherit_bindings=False):
             # while holding the person's data (seen: `kill -9` of the SSH client's pty, 1 in 2 runs).
             signal.signal(signal.SIGTSTP, signal.SIG_IGN)
             signal.signal(signal.SIGCONT, signal.SIG_DFL)
+            ending.watch_for_hangup(0, lambda: self.request_end("hangup"), self._stop_watching)
+            self._watchdog.start()
 
     @property
     def step(self) -> str | None:
@@ -553,10 +562,38 @@ class KioskApp(App[None], inherit_bindings=False):
         # terminal, where the next person (or the scrollback) would see it. Say only what happened.
         replace_crash_report(self, Text(t(self.session.lang, "app.crashed")))
 
-    def _on_signal(self, sig: signal.Signals) -> None:
+    def _signal_received(self, signum: int, _frame: object) -> None:
         # SSH hang-up or a stop from the service manager: nothing of the person may outlive us.
-        self.wipe(sig.name, leaving=True)
+        self.request_end(signal.Signals(signum).name)
+
+    def request_end(self, reason: str) -> None:
+        """Wipe and exit, from any thread or a signal handler; the watchdog ends the process if the loop
+        cannot do it in time."""
+        self._watchdog.ending(reason)
+        if self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._end, reason)
+            except RuntimeError:
+                pass  # the loop has closed: the process is already on its way out, wiped
+
+    def _end(self, reason: str) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._stop_watching.set()
+        self.wipe(reason, leaving=True)
         self.exit()
+
+    def _idle_expired(self) -> bool:
+        """The idle wipe is due (read by the watchdog, from its thread)."""
+        session = self.session
+        return not session.is_empty and not session.following_job and self.idle_remaining() <= 0
+
+    def _cancel_leftovers(self) -> None:
+        # The watchdog's last act: the jobs that could still go out are cancelled; the rest of the
+        # person leaves with the process's memory.
+        cancel_jobs(self.session.unsettled())
+        self.finish_cancelling(self.config.cups.timeout + 1)
 
     # --- idleness ----------------------------------------------------------------------------
 
@@ -572,6 +609,7 @@ class KioskApp(App[None], inherit_bindings=False):
     def _check_idle(self) -> None:
         # Idleness is measured from the last key, click, wheel or paste (a timestamp read here), not by a
         # resettable timer: Timer.reset only takes effect when its pending sleep ends, so it drifts.
+        self._watchdog.beat()
         if not self.screen_stack:
             return  # shutting down
         warning_open = isinstance(self.screen_stack[-1], IdleScreen)

@@ -381,6 +381,7 @@ TEXT: dict[str, str] = {
     "settings.reloaded": "Reloaded from the file.",
     "settings.load_error": "The settings file cannot be read: {problem}",
     "cleanup.done": "Jobs left by a kiosk that died: {removed} removed, {kept} could not be removed.",
+    "cli.needs_terminal": "a terminal is needed: connect with ssh -t (nothing was started).",
     "cleanup.failed": "CUPS could not be asked for jobs left by a kiosk that died ({kind}).",
     "settings.write_error": "Could not save (the file is unchanged): {problem}",
     "settings.error": "{label}: {problem}",
@@ -434,6 +435,14 @@ TEXT: dict[str, str] = {
     "config.not_found": "file not found",
     "config.not_toml": "not valid TOML: {detail}",
     "config.not_utf8": "not UTF-8 text",
+    "config.dir_not_writable": (
+        "cannot be saved: {user} may not write in the directory {dir} (owner {owner}, group {group}, mode "
+        "{mode}), where the lock and the new file are made. See docs/deployment.md, section 3 "
+        "(install -d -m 2775 -o root -g kiosk-console {dir})"
+    ),
+    "config.file_not_writable": (
+        "cannot be saved: {user} may not write this file (owner {owner}, group {group}, mode {mode})"
+    ),
     "config.unreadable": "cannot be read: {detail}",
     # --- Japanese input in the form ---
     "key.kana": "かな/ABC",

@@ -379,6 +379,7 @@ TEXT: dict[str, str] = {
     "settings.reloaded": "ファイルから読み込み直しました。",
     "settings.load_error": "設定ファイルを読み込めません：{problem}",
     "cleanup.done": "終了したキオスクが残したジョブ：{removed} 件を削除、{kept} 件は削除できませんでした。",
+    "cli.needs_terminal": "端末が必要です。ssh -t で接続してください（何も起動していません）。",
     "cleanup.failed": "終了したキオスクが残したジョブを CUPS に問い合わせできませんでした（{kind}）。",
     "settings.write_error": "保存できませんでした（ファイルは変わっていません）：{problem}",
     "settings.error": "{label}：{problem}",
@@ -432,6 +433,14 @@ TEXT: dict[str, str] = {
     "config.not_found": "ファイルがありません",
     "config.not_toml": "TOML として読めません：{detail}",
     "config.not_utf8": "UTF-8 のテキストではありません",
+    "config.dir_not_writable": (
+        "保存できません：{user} はディレクトリ {dir}（所有者 {owner}、グループ {group}、モード {mode}）に"
+        "書き込めません。ロックと新しいファイルはこのディレクトリに作られます。docs/deployment.md の 3 を"
+        "参照してください（install -d -m 2775 -o root -g kiosk-console {dir}）"
+    ),
+    "config.file_not_writable": (
+        "保存できません：{user} はこのファイル（所有者 {owner}、グループ {group}、モード {mode}）に書き込めません"
+    ),
     "config.unreadable": "読めません：{detail}",
     # --- 日本語入力（フォーム） ---
     "key.kana": "かな/ABC",
