@@ -18,7 +18,7 @@ import pytest
 from pypdf import PdfReader
 from textual.widgets import Button, Checkbox
 
-from indice_kiosk.core.config import Config
+from indice_kiosk.core.config import Config, UminSettings
 from indice_kiosk.core.jobs import PrintTarget
 from indice_kiosk.cups import delivery
 from indice_kiosk.paper import document
@@ -224,7 +224,8 @@ async def test_forgotten_fax_asks_once_more_then_prints_a_reminder(config: Confi
 
 def test_reminder_and_fax_documents_render_without_the_app() -> None:
     application = document.sample_application()
-    fax_pdf = document.render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726")
+    fax_pdf = document.render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726",
+                                  page_url=UminSettings().page, agreement="test arrangement")
     assert len(PdfReader(io.BytesIO(fax_pdf)).pages) >= 2
 
 
