@@ -364,7 +364,9 @@ def test_captions_at_least_10pt_and_still_one_page(sample: Application, case: st
         assert squash(caption) in captions, caption
 
 
-def test_no_terms_version_tag_and_the_consent_time_has_its_zone(sample: Application, sample_pdf: bytes) -> None:
+def test_no_terms_version_tag_and_the_consent_time_has_its_zone(
+    sample: Application, sample_pdf: bytes
+) -> None:
     text = squash(pdf_text(sample_pdf))
     assert sample.consent.terms_version not in text and "版：" not in text  # an internal tag, not for UMIN
     assert "2025-01-1510:26JST" in text  # agreed four minutes before the application, in Japan's time
@@ -419,7 +421,8 @@ def test_form_says_what_happens_after_the_fax_and_where_the_password_is_set(
     (tmp_path / "form.pdf").write_bytes(sample_pdf)
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "form.pdf"),
                     str(tmp_path / "form")], check=True)
-    out = subprocess.run(["zbarimg", "--raw", "-q", str(tmp_path / "form.png")], capture_output=True, text=True)
+    out = subprocess.run(["zbarimg", "--raw", "-q", str(tmp_path / "form.png")], capture_output=True,
+                         text=True)
     assert out.stdout.strip().splitlines() == [UMIN_PAGE_URL], out.stderr
 
 

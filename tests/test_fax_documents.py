@@ -62,12 +62,13 @@ def only_page(pdf: bytes, index: int) -> bytes:
 
 
 def fax_pdf_for(application: Application) -> bytes:
-    return render_fax(application, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL, agreement=AGREEMENT,
-                      invariant=True)
+    return render_fax(application, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL,
+                      agreement=AGREEMENT, invariant=True)
 
 
 def application_pdf(application: Application) -> bytes:
-    return render_application(application, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL, invariant=True)
+    return render_application(application, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL,
+                              invariant=True)
 
 
 def reminder(lang: str) -> bytes:
@@ -248,8 +249,10 @@ def test_unprintable_sender_characters_become_geta(sample: Application) -> None:
 def test_faxed_form_never_looks_signed(sample: Application, group: bool) -> None:
     """#14.4: the FAX leaves unsigned. The cover says so and names the site's arrangement with UMIN; each
     signature box of the faxed form says it was not signed; the printed form keeps boxes to sign in."""
-    app = replace(sample, id_type=IdType.GROUP, answers=dict(sample.answers, representative_name="佐藤 花子")) \
-        if group else sample
+    app = sample
+    if group:
+        answers = dict(sample.answers, representative_name="佐藤 花子")
+        app = replace(sample, id_type=IdType.GROUP, answers=answers)
     pages = pages_text(fax_pdf_for(app))
     cover, form = squash(pages[0]), squash("".join(pages[1:]))
     for lang in ("ja", "en"):
@@ -263,7 +266,7 @@ def test_faxed_form_never_looks_signed(sample: Application, group: bool) -> None
 
 
 def test_no_fax_without_an_arrangement(sample: Application) -> None:
-    with pytest.raises(ValueError, match="fax.agreement"):
+    with pytest.raises(ValueError, match=r"fax\.agreement"):
         render_fax(sample, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL, agreement=" ")
 
 
