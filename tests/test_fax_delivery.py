@@ -23,6 +23,7 @@ from indice_kiosk.core.jobs import PrintTarget
 from indice_kiosk.cups import delivery
 from indice_kiosk.paper import document
 from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
+from tests.conftest import FAX_AGREEMENT
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -288,7 +289,8 @@ def test_start_over_during_a_fax_wait_in_a_real_process(private_cups, tmp_path: 
     settings = tmp_path / "kiosk.toml"
     settings.write_text(f'[cups]\nserver = "{private_cups.server}"\nqueue = "{private_cups.queue}"\n'
                         f'[delivery]\nmode = "fax"\n'
-                        f'[fax]\nqueue = "{private_cups.fax_queue}"\nmax_wait = 8.0\n', encoding="utf-8")
+                        f'[fax]\nqueue = "{private_cups.fax_queue}"\nmax_wait = 8.0\n'
+                        f'agreement = "{FAX_AGREEMENT}"\n', encoding="utf-8")
     connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
     term = Terminal("fax-start-over")
     private_cups.lp_command("cupsdisable", private_cups.fax_queue)
