@@ -2,7 +2,8 @@
 
 Whatever is typed or pasted, ``check`` answers with cleaned text or a named problem; it never raises,
 and nothing it hands back can move the cursor, reorder text or hide characters. What passes ``check``
-renders, and the PDF says what the applicant typed (with 〓 where the font has no glyph).
+renders, and the PDF says what the applicant typed (with an empty box to write in where the font has no
+glyph).
 """
 
 from __future__ import annotations
