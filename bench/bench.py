@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve()
 RESULTS = ROOT / "bench" / "RESULTS.md"
 ANALYSIS = "## What was found and fixed"
 FAX_NUMBER = "03-5689-0726"
+UMIN_PAGE = "http://www.umin.ac.jp/id/idc_passwd/passwd_indice.htm"
+FAX_AGREEMENT = "bench: UMIN arrangement"
 SIZE = (80, 24)
 IDLE_WINDOW = 60.0  # seconds, as the issue asks
 STARTUP_N = 21
@@ -152,7 +154,8 @@ def child_first_render() -> None:
     t1 = time.perf_counter()
     application = sample_application()
     t2 = time.perf_counter()
-    pdf = render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+    pdf = render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER, page_url=UMIN_PAGE,
+                     agreement=FAX_AGREEMENT)
     t3 = time.perf_counter()
     emit({"import_s": t1 - t0, "render_s": t3 - t2, "bytes": len(pdf)})
 
@@ -347,17 +350,18 @@ def bench_render() -> dict:
 
     application = sample_application()
 
-    def timed(fn) -> float:
+    def timed(fn, **extra: str) -> float:
         """The lowest of 5 block medians (10 renders each): as timeit advises, the slower blocks measure
         other processes on the machine, not the code."""
         for _ in range(3):
-            fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+            fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER, page_url=UMIN_PAGE, **extra)
         blocks = []
         for _ in range(5):
             times = []
             for _ in range(10):
                 t0 = time.perf_counter()
-                fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+                fn(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER, page_url=UMIN_PAGE,
+                   **extra)
                 times.append(time.perf_counter() - t0)
             blocks.append(statistics.median(times))
         spread[fn.__name__] = (min(blocks), max(blocks))
@@ -365,7 +369,7 @@ def bench_render() -> dict:
 
     spread: dict[str, tuple[float, float]] = {}
 
-    fax = timed(render_fax)
+    fax = timed(render_fax, agreement=FAX_AGREEMENT)
     plain = timed(render_application)
     with tempfile.TemporaryDirectory(prefix="bench-font-cache-") as cache:
         env = {**SAFE_ENV, "INDICE_KIOSK_CACHE": cache}
@@ -378,7 +382,8 @@ def bench_render() -> dict:
     return {"fax": fax, "application": plain, "first": statistics.median(r["render_s"] for r in first),
             "first_import": statistics.median(r["import_s"] for r in first),
             "first_uncached": statistics.median(r["render_s"] for r in uncached), "spread": spread,
-            "pdf_bytes": len(render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER))}
+            "pdf_bytes": len(render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER,
+                                         page_url=UMIN_PAGE, agreement=FAX_AGREEMENT))}
 
 
 def bench_cups(server: str, queue: str) -> dict:
@@ -390,7 +395,8 @@ def bench_cups(server: str, queue: str) -> dict:
     from indice_kiosk.paper.document import render_application, sample_application
     from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
 
-    pdf = render_application(sample_application(), font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER)
+    pdf = render_application(sample_application(), font_path=DEFAULT_FONT_PATH, fax_number=FAX_NUMBER,
+                             page_url=UMIN_PAGE)
     target = PrintTarget(server, queue)
     host, port = printing.parse_server(server)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pdf-"))

@@ -47,7 +47,7 @@ class PrintChannel:
         from indice_kiosk.paper import document  # reportlab stays out of start-up
 
         return document.render_application(application, font_path=self.config.document.font,
-                                           fax_number=self.config.fax.number)
+                                           fax_number=self.config.fax.number, page_url=self.config.umin.page)
 
     def deliver(self, document: bytes, *, on_progress: Callable[[Progress], None], stop: threading.Event,
                 on_submitted: Callable[[int], None]) -> Outcome:
@@ -68,7 +68,8 @@ class FaxChannel:
         from indice_kiosk.paper import document
 
         return document.render_fax(application, font_path=self.config.document.font,
-                                   fax_number=self.config.fax.number)
+                                   fax_number=self.config.fax.number, page_url=self.config.umin.page,
+                                   agreement=self.config.fax.agreement)
 
     def deliver(self, document: bytes, *, on_progress: Callable[[Progress], None], stop: threading.Event,
                 on_submitted: Callable[[int], None]) -> Outcome:

@@ -147,7 +147,8 @@ def render(args: argparse.Namespace, config: Config) -> int:
         session.agree(now)
         application = session.make_application(config.project.name, now=now)
     pdf = document.render_application(application, font_path=config.document.font,
-                                      fax_number=config.fax.number, invariant=args.invariant)
+                                      fax_number=config.fax.number, page_url=config.umin.page,
+                                      invariant=args.invariant)
     args.out.write_bytes(pdf)
     print(f"wrote {args.out} ({len(pdf)} bytes)")
     return 0

@@ -14,6 +14,8 @@ from indice_kiosk.core.jobs import PrintTarget
 from tests.cups_fixture import print_target, private_cups  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
+# A FAX mode needs the site's arrangement with UMIN on the unsigned form (kiosk.toml fax.agreement).
+FAX_AGREEMENT = "試験施設：UMIN と合意済み（署名原本は後日郵送）"
 
 # What a test needs, so a run can be chosen by it (pytest -m unit, -m "not system", ...):
 #   system - real processes in real terminals or stacks (tmux, script, cage + foot)
@@ -58,7 +60,7 @@ def _private_font_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
 def config(private_cups) -> Config:  # noqa: F811
     return Config(cups=CupsSettings(server=private_cups.server, queue=private_cups.queue, timeout=5.0,
                                     max_wait=20.0),
-                  fax=FaxSettings(queue=private_cups.fax_queue, max_wait=20.0))
+                  fax=FaxSettings(queue=private_cups.fax_queue, max_wait=20.0, agreement=FAX_AGREEMENT))
 
 
 @pytest.fixture(autouse=True, scope="session")

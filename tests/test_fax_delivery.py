@@ -18,11 +18,13 @@ import pytest
 from pypdf import PdfReader
 from textual.widgets import Button, Checkbox
 
-from indice_kiosk.core.config import Config
+from indice_kiosk.core.config import Config, UminSettings
 from indice_kiosk.core.jobs import PrintTarget
+from indice_kiosk.core.text import t
 from indice_kiosk.cups import delivery
 from indice_kiosk.paper import document
 from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
+from tests.conftest import FAX_AGREEMENT
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -90,6 +92,44 @@ async def test_fax_mode_sends_cover_and_form_with_the_exact_number(config: Confi
     assert "FAX送信票" in cover and "UMIN" in cover
     assert compact(PERSON["institution"]) in cover and "電送一郎" not in cover  # no name on the cover
     assert compact(PERSON["umin_id"]) in compact("".join(p.extract_text() for p in pages[1:]))
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_fax_mode_says_the_fax_went_unsigned_and_under_which_arrangement(
+    config: Config, private_cups, lang: str
+) -> None:
+    """#14.4: the FAX leaves unsigned. The review's key line and button both say "send"; the last screen
+    says the form went unsigned under the site's arrangement with UMIN and what to do if UMIN asks for a
+    signed one; the faxed form's signature boxes say 「署名なし」 with that arrangement."""
+    from indice_kiosk.widgets.keybar import KeyBar
+
+    app = new_app(dataclasses.replace(with_mode(config, "fax"),
+                                      kiosk=dataclasses.replace(config.kiosk, language=lang)))
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only", "group")
+        name = {"ja": "無署 七郎", "en": "無署 八郎"}[lang]
+        await fill(pilot, PERSON | {"name_kanji": name, "representative_name": "代表 太郎"})
+        await submit_form(pilot)
+        send_words = t(lang, "review.confirm.fax")
+        assert str(app.screen.query_one("#confirm", Button).label) == send_words
+        keys = {key: text for key, _shown, text, _enabled in app.screen.query_one(KeyBar).keys()}
+        assert keys["f10"] == send_words and t(lang, "review.confirm.print") not in keys.values()
+        assert shown(app.screen.query_one("#review-intro")) == t(lang, "review.intro.fax")
+        await print_and_wait(pilot)
+        assert app.screen.outcome.kind == "completed"
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        unsigned = shown(app.screen.query_one("#fax-unsigned"))
+        assert unsigned == t(lang, "done.fax_unsigned", agreement=FAX_AGREEMENT)
+        assert FAX_AGREEMENT in unsigned
+        assert shown(app.screen.query_one("#fax-signed-requested")) == t(lang, "done.fax_signed_requested")
+    [(_env, pdf)] = fax_jobs(private_cups, compact(name))
+    pages = [compact(page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
+    assert compact(t("ja", "cover.unsigned", agreement=FAX_AGREEMENT)) in pages[0]
+    form = "".join(pages[1:])
+    assert form.count(compact(t("ja", "doc.unsigned"))) == 2  # the applicant's box and the representative's
+    assert form.count(compact(FAX_AGREEMENT)) == 4  # in Japanese and in English under each
 
 
 async def test_dial_prefix_is_dialled_first(config: Config, private_cups) -> None:
@@ -219,12 +259,16 @@ async def test_forgotten_fax_asks_once_more_then_prints_a_reminder(config: Confi
     assert len(reminders) == 1
     text = pdf_text(reminders[0].read_bytes())
     assert "0356890726" in text.replace("-", "") and "umin.ac.jp" in text
+    # #14.3: the slip says where the new password comes from, too (no password in the completion mail).
+    assert compact(t("ja", "after.password")) in text and compact(t("en", "after.password")) in text
+    assert compact(t("ja", "after.mail")) in text
     assert "忘却" not in text and compact(PERSON["institution"]) not in text  # no personal data on the slip
 
 
 def test_reminder_and_fax_documents_render_without_the_app() -> None:
     application = document.sample_application()
-    fax_pdf = document.render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726")
+    fax_pdf = document.render_fax(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726",
+                                  page_url=UminSettings().page, agreement="test arrangement")
     assert len(PdfReader(io.BytesIO(fax_pdf)).pages) >= 2
 
 
@@ -287,7 +331,8 @@ def test_start_over_during_a_fax_wait_in_a_real_process(private_cups, tmp_path: 
     settings = tmp_path / "kiosk.toml"
     settings.write_text(f'[cups]\nserver = "{private_cups.server}"\nqueue = "{private_cups.queue}"\n'
                         f'[delivery]\nmode = "fax"\n'
-                        f'[fax]\nqueue = "{private_cups.fax_queue}"\nmax_wait = 8.0\n', encoding="utf-8")
+                        f'[fax]\nqueue = "{private_cups.fax_queue}"\nmax_wait = 8.0\n'
+                        f'agreement = "{FAX_AGREEMENT}"\n', encoding="utf-8")
     connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
     term = Terminal("fax-start-over")
     private_cups.lp_command("cupsdisable", private_cups.fax_queue)

@@ -15,14 +15,14 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from indice_kiosk.core.application import FIELDS, GETA, Application, IdType, Route
+from indice_kiosk.core.application import FIELDS, HANDWRITE_BOX, Application, IdType, Route
 from indice_kiosk.core.config import UminSettings
 from indice_kiosk.core.text import t
 from indice_kiosk.paper.document import (
@@ -39,7 +39,8 @@ UMIN_PAGE_URL = UminSettings().page  # the umin.page default
 FONT = DEFAULT_FONT_PATH
 FAX = "03-5689-0726"
 FAX_DIGITS = "0356890726"
-NOW = datetime(2025, 1, 15, 10, 30)
+NOW = datetime(2025, 1, 15, 10, 30, tzinfo=timezone(timedelta(hours=9), "JST"))
+AGREEMENT = "UMIN 合意 2026-03（署名原本は郵送）"
 MM = 72 / 25.4
 SENDER_KEYS = ("institution", "department", "phone")
 
@@ -61,7 +62,13 @@ def only_page(pdf: bytes, index: int) -> bytes:
 
 
 def fax_pdf_for(application: Application) -> bytes:
-    return render_fax(application, font_path=FONT, fax_number=FAX, invariant=True)
+    return render_fax(application, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL,
+                      agreement=AGREEMENT, invariant=True)
+
+
+def application_pdf(application: Application) -> bytes:
+    return render_application(application, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL,
+                              invariant=True)
 
 
 def reminder(lang: str) -> bytes:
@@ -196,16 +203,20 @@ def test_application_follows_exactly_as_printed(sample: Application, fax_pdf: by
         assert squash(value) in body, key
     assert squash(t("ja", "doc.title")) in body
     assert squash(t("ja", "doc.signature")) in body
-    # The same drawing as render_application: identical text apart from the page footer.
-    alone = pages_text(render_application(sample, font_path=FONT, fax_number=FAX, invariant=True))
+    # The same drawing as render_application up to the signatures, apart from the page footer; the
+    # signature boxes of the faxed form say it was not signed, and the note after them is the same.
+    alone = pages_text(application_pdf(sample))
 
     def without_footer(text: str, page: int, total: int) -> str:
         return squash(text).replace(squash(t("ja", "doc.page", page=page, pages=total)), "").replace(
             squash(t("en", "doc.page", page=page, pages=total)), "")
 
-    assert [without_footer(p, i + 2, 2) for i, p in enumerate(pages[1:])] == [
-        without_footer(p, i + 1, 1) for i, p in enumerate(alone)
-    ]
+    faxed = "".join(without_footer(p, i + 2, 2) for i, p in enumerate(pages[1:]))
+    printed = "".join(without_footer(p, i + 1, 1) for i, p in enumerate(alone))
+    signatures = squash(t("ja", "doc.signature") + t("en", "doc.signature"))
+    assert faxed.split(signatures)[0] == printed.split(signatures)[0]
+    after = squash(t("ja", "doc.no_password"))
+    assert faxed[faxed.index(after):] == printed[printed.index(after):]
 
 
 @pytest.mark.parametrize("case", ["sample", "group", "longest"])
@@ -218,7 +229,7 @@ def test_printed_page_count_is_the_real_one(sample: Application, case: str) -> N
     }[case]
     pdf = fax_pdf_for(app)
     pages = pages_text(pdf)
-    application_pages = page_count(render_application(app, font_path=FONT, fax_number=FAX, invariant=True))
+    application_pages = page_count(application_pdf(app))
     total, enclosed = cover_counts(pages[0])
     assert total == len(pages) == application_pages + 1
     assert enclosed == application_pages
@@ -230,8 +241,33 @@ def test_printed_page_count_is_the_real_one(sample: Application, case: str) -> N
 def test_unprintable_sender_characters_become_geta(sample: Application) -> None:
     app = replace(sample, answers=dict(sample.answers, institution="\U00020bb7野 <b>&amp;</b> 病院"))
     cover = squash(pages_text(fax_pdf_for(app))[0])
-    assert squash(f"{GETA}野 <b>&amp;</b> 病院") in cover  # markup printed literally, too
+    assert squash(f"{HANDWRITE_BOX}野 <b>&amp;</b> 病院") in cover  # markup printed literally, too
     assert "\U00020bb7" not in cover
+
+
+@pytest.mark.parametrize("group", [False, True])
+def test_faxed_form_never_looks_signed(sample: Application, group: bool) -> None:
+    """#14.4: the FAX leaves unsigned. The cover says so and names the site's arrangement with UMIN; each
+    signature box of the faxed form says it was not signed; the printed form keeps boxes to sign in."""
+    app = sample
+    if group:
+        answers = dict(sample.answers, representative_name="佐藤 花子")
+        app = replace(sample, id_type=IdType.GROUP, answers=answers)
+    pages = pages_text(fax_pdf_for(app))
+    cover, form = squash(pages[0]), squash("".join(pages[1:]))
+    for lang in ("ja", "en"):
+        assert squash(t(lang, "cover.unsigned", agreement=AGREEMENT)) in cover, lang
+        assert form.count(squash(t(lang, "doc.unsigned"))) == (2 if group else 1), lang
+        assert form.count(squash(t(lang, "doc.unsigned_under", agreement=AGREEMENT))) == (2 if group else 1)
+    assert "日付Date" not in form and "印Seal" not in form  # no empty boxes waiting for a hand
+    printed = squash("".join(pages_text(application_pdf(app))))
+    assert squash(t("ja", "doc.unsigned")) not in printed and squash(AGREEMENT) not in printed
+    assert printed.count("日付Date") == printed.count("印Seal") == (2 if group else 1)
+
+
+def test_no_fax_without_an_arrangement(sample: Application) -> None:
+    with pytest.raises(ValueError, match=r"fax\.agreement"):
+        render_fax(sample, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL, agreement=" ")
 
 
 def test_fonts_embedded(sample: Application, fax_pdf: bytes) -> None:
@@ -253,7 +289,7 @@ def test_cover_type_sizes(sample: Application, fax_pdf: bytes) -> None:
         assert squash(t("ja", key)) in labels, key
     for key in SENDER_KEYS:
         assert squash(t("ja", f"field.{key}")) in labels, key
-    assert min(size for _, size in sized_runs(cover)) >= 7 - 0.01
+    assert min(size for _, size in sized_runs(cover)) >= 10 - 0.01  # #14.8: English captions too
 
 
 def test_black_on_white_only(fax_pdf: bytes) -> None:
@@ -261,8 +297,11 @@ def test_black_on_white_only(fax_pdf: bytes) -> None:
     assert colours
     for operands in colours:
         assert all(float(v) == 0 for v in operands.split()), operands
-    for data in streams:
-        assert not re.search(r"(?m)(^|\s)(f\*?|F|B\*?|b\*?)\s*$", data)  # nothing is filled
+    cover, *application = streams
+    assert not re.search(r"(?m)(^|\s)(f\*?|F|B\*?|b\*?)\s*$", cover)  # nothing is filled
+    for data in application:  # nothing but the black squares of the QR code on the form
+        for path in re.findall(r"(?m)^(.*)\s(?:f\*?|F|B\*?|b\*?)\s*$", data):
+            assert re.fullmatch(r"n( [-\d.]+){4} re", path.strip()), path
 
 
 def test_invariant_and_metadata(sample: Application, fax_pdf: bytes) -> None:
@@ -326,8 +365,8 @@ def test_reminder_slip(sample: Application, lang: str) -> None:
     text = squash(pages_text(pdf)[0])
     assert FAX in text
     assert UMIN_PAGE_URL in text
-    for key in ("reminder.title", "reminder.what", "reminder.what_group", "reminder.where", "reminder.wait",
-                "reminder.mail"):
+    for key in ("reminder.title", "reminder.what", "reminder.what_group", "reminder.where", "after.wait",
+                "after.mail", "after.password"):
         assert squash(t("ja", key)) in text and squash(t("en", key)) in text, key
     assert FAX in text_at_least(pdf, 28)
     assert squash(t(lang, "reminder.title")) in text_at_least(pdf, 24)  # the requested language is big

@@ -243,7 +243,8 @@ def test_every_fax_setting_kiosk_toml_accepts_gives_digits_only(number: str, pre
                                                                  option: str) -> None:
     try:
         config = from_dict({"delivery": {"mode": "fax"},
-                            "fax": {"number": number, "dial_prefix": prefix, "number_option": option}})
+                            "fax": {"number": number, "dial_prefix": prefix, "number_option": option,
+                                    "agreement": "agreed with UMIN"}})
     except ConfigError:
         return
     options = fax_options(config.fax.number, config.fax.dial_prefix, config.fax.number_option)
@@ -270,7 +271,7 @@ def test_kiosk_toml_refuses_a_space_or_control_character_in_what_reaches_cups(ke
 def test_every_queue_name_kiosk_toml_accepts_is_printable_without_spaces(queue: str) -> None:
     try:
         config = from_dict({"delivery": {"mode": "print+fax"}, "cups": {"queue": queue},
-                            "fax": {"queue": queue + "-fax"}})
+                            "fax": {"queue": queue + "-fax", "agreement": "agreed with UMIN"}})
     except ConfigError:
         return
     for name in (config.cups.queue, config.fax.queue):

@@ -20,7 +20,7 @@ from indice_kiosk.core.application import (
     FIELD_BY_KEY,
     FIELDS,
     FIND_ID_KEYS,
-    GETA,
+    HANDWRITE_BOX,
     IDENTITY_KEYS,
     IdType,
     Route,
@@ -433,7 +433,7 @@ def test_unprintable_characters_become_geta_on_paper() -> None:
     assert checked.ok
     warning = checked.warning_for("name_kanji")
     assert warning is not None and warning.chars == "\U00020bb7"
-    assert split_printable(checked.answers["name_kanji"], DEFAULT_FONT_PATH)[0] == GETA + "田 一郎"
+    assert split_printable(checked.answers["name_kanji"], DEFAULT_FONT_PATH)[0] == HANDWRITE_BOX + "田 一郎"
 
 
 @pytest.mark.parametrize("class_name", list(HIDDEN_CLASSES))

@@ -438,7 +438,8 @@ def test_the_search_finds_what_is_there(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_bytes(f"x {plain} y".encode("utf-16-le"))
     application = document.sample_application()
     application.answers["institution"] = pdf_only
-    pdf = document.render_application(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726")
+    pdf = document.render_application(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726",
+                                      page_url="http://www.umin.ac.jp/")
     assert pdf_only.encode() not in pdf  # compressed: a byte search alone would miss it
     (tmp_path / "leak.pdf").write_bytes(pdf)
     hits = find_canaries([tmp_path], [], {"utf16": plain, "pdf": pdf_only})

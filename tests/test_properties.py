@@ -2,7 +2,8 @@
 
 Whatever is typed or pasted, ``check`` answers with cleaned text or a named problem; it never raises,
 and nothing it hands back can move the cursor, reorder text or hide characters. What passes ``check``
-renders, and the PDF says what the applicant typed (with 〓 where the font has no glyph).
+renders, and the PDF says what the applicant typed (with an empty box to write in where the font has no
+glyph).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -57,6 +58,8 @@ hostile_text = st.one_of(
 keys = st.sampled_from(ANSWER_KEYS)
 routes = st.sampled_from(APPLYING_ROUTES)
 id_types = st.sampled_from(list(IdType))
+
+JST = timezone(timedelta(hours=9), "JST")
 
 
 def forbidden_in(text: str) -> list[str]:
@@ -215,7 +218,7 @@ def test_what_passes_check_renders_and_reads_back(
     route, id_type, answers = application
     checked = check(route, id_type, answers, printable=printable)
     assume(checked.ok)
-    when = datetime(2025, 4, 1, 9, 30)
+    when = datetime(2025, 4, 1, 9, 30, tzinfo=JST)
     app = Application(
         route=route,
         id_type=id_type,
@@ -225,7 +228,8 @@ def test_what_passes_check_renders_and_reads_back(
         applied_on=when,
         unprintable={w.key: w.chars for w in checked.warnings if w.code == "unprintable"},
     )
-    pdf = render_application(app, font_path=DEFAULT_FONT_PATH, fax_number="03-0000-0000", invariant=True)
+    pdf = render_application(app, font_path=DEFAULT_FONT_PATH, fax_number="03-0000-0000",
+                             page_url="http://www.umin.ac.jp/", invariant=True)
     assert pdf.startswith(b"%PDF")
     reader = pdf_reader(io.BytesIO(pdf))
     text = _squash("".join(page.extract_text() or "" for page in reader.pages))

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from textual.widgets import Button, Checkbox, Input
 
-from indice_kiosk.core.application import Route
+from indice_kiosk.core.application import HANDWRITE_BOX, Route
 from indice_kiosk.core.config import Config, UminSettings
 from indice_kiosk.core.text import t
 from tests.pilot import (
@@ -69,6 +69,40 @@ async def test_walk_up_session_prints_every_answer(config: Config, private_cups)
         assert compact(value) in printed, key
     assert "症例登録(INDICE)用パスワード更新申請書" in printed
     assert "INDICE用のみパスワード更新" in printed
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_done_screen_and_form_say_what_happens_after_the_fax_and_where_the_password_is_set(
+    config: Config, private_cups, lang: str
+) -> None:
+    """#14.3: UMIN's rules say the password is the string the person sets in the renewal application,
+    and the completion mail carries none. The last screen and the printed form say so plainly, with
+    UMIN's page (the [umin] page setting) as text; the form carries its QR code too."""
+    page = "https://www.umin.ac.jp/id/idc_passwd/passwd_indice.htm?site=test"
+    config = dataclasses.replace(config, umin=UminSettings(page=page),
+                                 kiosk=dataclasses.replace(config.kiosk, language=lang))
+    app = new_app(config)
+    name = {"ja": "案内 一郎", "en": "案内 二郎"}[lang]
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, PERSON | {"name_kanji": name})
+        await submit_form(pilot)
+        await print_and_wait(pilot)
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        assert shown(app.screen.query_one("#after-heading")) == t(lang, "after.heading")
+        for key in ("wait", "mail", "password"):
+            assert t(lang, f"after.{key}") in shown(app.screen.query_one(f"#after-{key}")), key
+        assert shown(app.screen.query_one("#after-page")) == t(lang, "after.page", url=page)
+        words = screen_text(app)
+        if lang == "ja":
+            assert "メールにパスワードは書かれていません" in words and "この端末では設定しません" in words
+        else:
+            assert "does not contain your password" in words and "never set at this kiosk" in words
+    printed = pdf_text(received_with(private_cups, compact(name)))
+    assert compact(t("ja", "doc.after")) in printed and compact(t("en", "doc.after")) in printed
+    assert page in printed
 
 
 async def test_unknown_id_group_route_keyboard_only(config: Config, private_cups) -> None:
@@ -350,16 +384,18 @@ async def test_unprintable_character_is_named_marked_and_handwritten(config: Con
         # 𠮷 (tsuchi-yoshi) is not in the font.
         await fill(pilot, PERSON | {"name_kanji": "\U00020bb7田 一郎"})
         line = app.screen.query_one("#problem-name_kanji")
-        assert line.display and "「\U00020bb7」は印刷できないため〓になります" in shown(line)
+        marked = f"「\U00020bb7」は印刷できないため{HANDWRITE_BOX}（空欄）になります"
+        assert line.display and marked in shown(line)
         await pilot.click("#next")  # a warning, not an error: the form still goes on
         await wait_for(pilot, lambda: app.screen.id == "review")
-        assert "〓田 一郎" in screen_text(app, ".review-value")
+        assert f"{HANDWRITE_BOX}田 一郎" in screen_text(app, ".review-value")
         await print_and_wait(pilot)
         await pilot.click("#next")
         await wait_for(pilot, lambda: app.screen.id == "done")
-        assert "手書きで記入してください：\U00020bb7" in screen_text(app)
-    printed = pdf_text(received_with(private_cups, "〓田一郎"))
-    assert "\U00020bb7" not in printed
+        handwrite = f"{HANDWRITE_BOX}の箇所は印刷できなかった文字です。手書きで記入してください：\U00020bb7"
+        assert handwrite in screen_text(app)
+    printed = pdf_text(received_with(private_cups, "［］田一郎"))  # the box's blanks are white space
+    assert "\U00020bb7" not in printed and "〓" not in printed
 
 
 async def test_backing_out_to_welcome_wipes(config: Config) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 import subprocess
@@ -66,6 +67,7 @@ def test_round_trip_keeps_every_comment_and_changes_only_the_edited_values(toml:
         "kiosk.language": "en",
         "cups.queue": "ward-3",
         "fax.queue": "ward-fax",
+        "fax.agreement": "UMIN 合意 2026-03：署名原本は郵送",
         "project.name": 'Trial "A" ＼ 試験',
         "project.contact": "事務局 内線 1234",
         "document.font": "/opt/fonts/ipaexg.ttf",
@@ -77,6 +79,7 @@ def test_round_trip_keeps_every_comment_and_changes_only_the_edited_values(toml:
         ("idle_timeout = 180", "idle_timeout = 300"),
         ('queue = "indice-printer"', 'queue = "ward-3"'),
         ('mode = "print"', 'mode = "print+fax"'),
+        ('agreement = ""', 'agreement = "UMIN 合意 2026-03：署名原本は郵送"'),
         ('queue = "indice-fax"', 'queue = "ward-fax"'),
         ('number = "03-5689-0726"', 'number = "03-1111-2222"'),
         ('dial_prefix = ""', 'dial_prefix = "0"'),
@@ -167,8 +170,39 @@ def test_check_reports_every_wrong_field(toml: Path) -> None:
 
 def test_a_fax_mode_without_a_fax_queue_names_the_fax_queue(toml: Path) -> None:
     store = SettingsStore()
-    problems = store.check(toml, store.load(toml), {"delivery.mode": "fax", "fax.queue": ""})
+    problems = store.check(toml, store.load(toml), {"delivery.mode": "fax", "fax.queue": "",
+                                                    "fax.agreement": "UMIN 合意 2026-03"})
     assert set(problems) == {"fax.queue"}
+
+
+@pytest.mark.parametrize("mode", ["fax", "print+fax"])
+@pytest.mark.parametrize("agreement", [None, "", "   ", "UMIN 合意\n署名は郵送", "合" * 81])
+def test_a_fax_mode_needs_the_sites_arrangement_with_umin(
+    tmp_path: Path, mode: str, agreement: str | None
+) -> None:
+    """#14.4: a FAX goes out unsigned, so a FAX mode is only for a site that agreed with UMIN how the
+    signature is given; without that arrangement named, the settings do not load, in either language."""
+    fax = "" if agreement is None else f"[fax]\nagreement = {json.dumps(agreement, ensure_ascii=False)}\n"
+    path = tmp_path / "kiosk.toml"
+    path.write_text(f'[delivery]\nmode = "{mode}"\n{fax}', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        kiosk_config.load(path)
+    assert caught.value.key == "fax.agreement"
+    assert "UMIN センター" in caught.value.text("ja") and "署名" in caught.value.text("ja")
+    assert "UMIN Center" in caught.value.text("en") and "signature" in caught.value.text("en")
+    path.write_text(f'[delivery]\nmode = "{mode}"\n[fax]\nagreement = "UMIN 合意 2026-03：署名原本は郵送"\n',
+                    encoding="utf-8")
+    assert kiosk_config.load(path).fax.agreement == "UMIN 合意 2026-03：署名原本は郵送"
+    path.write_text('[delivery]\nmode = "print"\n', encoding="utf-8")  # printing for signature needs none
+    assert kiosk_config.load(path).fax.agreement == ""
+
+
+def test_the_console_refuses_a_fax_mode_without_the_arrangement(toml: Path) -> None:
+    store = SettingsStore()
+    problems = store.check(toml, store.load(toml), {"delivery.mode": "fax"})
+    assert set(problems) == {"fax.agreement"}
+    changes = {"delivery.mode": "fax", "fax.agreement": "UMIN 合意 2026-03"}
+    assert not store.check(toml, store.load(toml), changes)
 
 
 def test_unknown_key_in_the_file_is_named_on_load(toml: Path) -> None:
@@ -418,6 +452,12 @@ async def test_screen_saves_a_valid_edit(toml: Path) -> None:
         await pilot.pause()
         await type_into(pilot, "set-fax-number", "03-1234-5678")
         app.screen.query_one("#set-delivery-mode", Select).value = "print+fax"
+        await click(pilot, "#save")
+        # A FAX mode needs the site's arrangement with UMIN on the unsigned form: said under its field.
+        assert error_under(app, "fax.agreement") == (t("ja", "settings.label.fax.agreement") + "："
+                                                     + t("ja", "config.fax_agreement"))
+        assert toml.read_text(encoding="utf-8") == before
+        await type_into(pilot, "set-fax-agreement", "UMIN 合意 2026-03")
         await click(pilot, "#save")
         assert status(app) == "保存しました（以前の内容は kiosk.toml.bak）"
         assert not error_under(app, "fax.number")

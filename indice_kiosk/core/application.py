@@ -15,7 +15,9 @@ from enum import StrEnum
 
 import jaconv
 
-GETA = "〓"  # the JIS convention for "a character that could not be printed here"
+# Printed in place of a character the font lacks: an empty box wide enough for the applicant to write the
+# character in by hand. (〓, the JIS convention, read as a bold ＝ on paper and left no room to write.)
+HANDWRITE_BOX = "［\u3000\u3000］"
 
 
 class Route(StrEnum):
@@ -302,7 +304,7 @@ def _check_email(key: str, value: str) -> Problem | None:
     import email_validator  # syntax only: the kiosk has no business on the network
 
     try:
-        # ASCII only: an address printed with 〓 in it cannot be typed back in at UMIN.
+        # ASCII only: an address printed with an empty box in it cannot be typed back in at UMIN.
         email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except ValueError:  # EmailNotValidError, and any codec error on odd input, are ValueErrors
         return Problem(key, "email_shape")
@@ -372,7 +374,7 @@ class Application:
     consent: ConsentRecord
     project: str
     applied_on: datetime
-    unprintable: dict[str, str] = field(default_factory=dict)  # key -> characters drawn as 〓
+    unprintable: dict[str, str] = field(default_factory=dict)  # key -> characters drawn as HANDWRITE_BOX
     on_behalf: OnBehalfRecord | None = None
 
     def __post_init__(self) -> None:

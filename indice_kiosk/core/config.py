@@ -79,13 +79,21 @@ class DeliverySettings:
 
 @dataclass(frozen=True)
 class FaxSettings:
-    """[fax]: the FAX queue, UMIN's number, an outside-line prefix, the job option that carries the number."""
+    """[fax]: the FAX queue, UMIN's number, an outside-line prefix, the job option that carries the number,
+    and the site's arrangement with UMIN under which an unsigned form may be faxed."""
 
     queue: str = "indice-fax"
     number: str = "03-5689-0726"
     dial_prefix: str = ""
     number_option: str = "phone"
     max_wait: float = 600.0
+    agreement: str = ""
+
+
+# UMIN requires the applicant's signature, and a faxed form leaves the kiosk unsigned: a FAX mode is only
+# for a site that has agreed with UMIN how the signature is given. This short reference to that
+# arrangement is printed on the cover sheet and in the form's signature boxes.
+MAX_AGREEMENT = 80
 
 
 @dataclass(frozen=True)
@@ -197,6 +205,15 @@ def _check(config: Config) -> None:
         raise ConfigError(path, "fax.number_option", "option_name")
     if (config.fax.queue or config.delivery.mode != "print") and not is_queue_name(config.fax.queue):
         raise ConfigError(path, "fax.queue", "fax_queue_name")
+    agreement = config.fax.agreement
+    if config.delivery.mode != "print" and not is_agreement(agreement):
+        raise ConfigError(path, "fax.agreement", "fax_agreement")
+
+
+def is_agreement(text: str) -> bool:
+    """A usable ``fax.agreement``: some visible text, on one line, short enough for the signature box."""
+    return (bool(text.strip()) and len(text) <= MAX_AGREEMENT
+            and all(ch.isprintable() or ch == "\u3000" for ch in text))
 
 
 def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:

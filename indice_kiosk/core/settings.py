@@ -48,6 +48,7 @@ EDITABLE: tuple[str, ...] = (
     "fax.queue",
     "fax.number",
     "fax.dial_prefix",
+    "fax.agreement",
     "kiosk.idle_timeout",
     "kiosk.language",
     "project.name",

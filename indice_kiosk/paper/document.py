@@ -1,11 +1,12 @@
 """The printed papers: the application form that is signed and FAXed to UMIN, and the guidance handout.
 
-The form is Japanese, with small English sub-labels. It is meant to survive a FAX machine: Gothic type
-only, values at 12 pt or more, pure black on white, thin black rules and no grey fills.
+The form is Japanese, with English captions. It is meant to survive a FAX machine: Gothic type only,
+values at 12 pt or more, labels and captions at 10 pt or more, pure black on white, thin black rules and
+no grey fills (the only filled shapes are the modules of the QR code).
 
-Every value goes through ``split_printable`` so a character the font lacks is drawn as 〓 (and a note
-tells the applicant to write it by hand) instead of an empty box nobody notices. The PDF is built in
-memory and returned as bytes; nothing is written to disk here.
+Every value goes through ``split_printable`` so a character the font lacks is drawn as an empty box to
+write in (``HANDWRITE_BOX``, and a note tells the applicant to write it by hand) instead of a glyph box
+nobody notices. The PDF is built in memory and returned as bytes; nothing is written to disk here.
 
 This module imports reportlab (≈ 100 ms), so only what makes or reads PDFs imports it: the app imports it
 when the form is first shown, in a background thread (``warm_up``), never at start-up.
@@ -26,6 +27,7 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -48,14 +50,18 @@ FAX_PDF_TITLE = "INDICE password renewal application (FAX)"
 REMINDER_PDF_TITLE = "INDICE password FAX reminder"
 PDF_AUTHOR = "indice-kiosk"
 
-# Sizes in points. The FAX is the weakest link: values never below 12, Japanese labels never below 10.
+# Sizes in points. The FAX is the weakest link: values never below 12, labels and English captions never
+# below 10 (7 pt captions blurred at FAX resolution).
 TITLE_SIZE = 17.0
 VALUE_SIZE = 13.0
 LABEL_SIZE = 10.0
-SUBLABEL_SIZE = 7.0
+SUBLABEL_SIZE = 10.0
 FAX_SIZE = 18.0
-SIGNATURE_HEIGHT = 18.0  # mm
+SIGNATURE_HEIGHT = 16.0  # mm
+SEAL_SIZE = 18.0  # mm wide; a seal impression is about 10-15 mm
 NOTE_SIZE = 11.0
+FOOTER_SIZE = 10.0
+FORM_QR_SIZE = 24.0  # mm: on the form it only has to be scanned from the applicant's own copy
 COVER_TITLE_SIZE = 28.0
 COVER_FAX_SIZE = 32.0  # the number the receiving clerk checks first: large on the cover and the reminder
 REMINDER_TITLE_SIZE = 28.0
@@ -83,6 +89,14 @@ def _date(when: datetime, lang: str = "ja") -> str:
     return _text(lang, "doc.date", year=when.year, month=when.month, day=when.day)
 
 
+def _clock(when: datetime) -> str:
+    """Date and time with its zone ("2026-11-25 10:26 JST"): a time without one cannot be checked later."""
+    zone = when.tzname() if when.tzinfo is not None else None
+    if not zone:
+        raise ValueError("a time printed on the form must carry its time zone")
+    return f"{when:%Y-%m-%d %H:%M} {zone}"
+
+
 @dataclass(frozen=True)
 class _Row:
     """One labelled line of the form, with its value exactly as printed."""
@@ -90,8 +104,8 @@ class _Row:
     key: str
     label_ja: str
     label_en: str
-    value: str  # after 〓 substitution
-    missing: str  # the characters that became 〓
+    value: str  # after HANDWRITE_BOX substitution
+    missing: str  # the characters that became HANDWRITE_BOX
 
 
 def _printable(value: str, font_path: Path) -> tuple[str, str]:
@@ -106,16 +120,22 @@ def _rows(application: Application, font_path: Path) -> list[_Row]:
         value, missing = _printable(raw, font_path)
         rows.append(_Row(key, t("ja", label_key), t("en", label_key), value, missing))
 
+    # An empty box under "UMIN ID" reads as forgotten; UMIN must see that the applicant does not know it.
+    unknown = f"{t('ja', 'doc.unknown')} ({t('en', 'doc.unknown')})"
+
     add("applied_on", "doc.applied_on", _date(application.applied_on))
     add("route", "doc.route", t("ja", f"doc.route.{application.route.value}"))
     add("id_type", "doc.id_type", t("ja", f"doc.id_type.{application.id_type.value}"))
     add("project", "doc.project", application.project)
     for spec in FIELDS:
         if spec.key in application.answers:
-            add(spec.key, f"field.{spec.key}", application.answers[spec.key])
+            value = application.answers[spec.key]
+            if spec.key == "umin_id" and not value:
+                value = unknown
+            add(spec.key, f"field.{spec.key}", value)
     if application.on_behalf is not None:
         record = application.on_behalf
-        when = record.entered_at.strftime("%Y-%m-%d %H:%M")
+        when = _clock(record.entered_at)
         add("on_behalf", "doc.on_behalf", t("ja", "doc.on_behalf_value", operator=record.operator, when=when))
     return rows
 
@@ -125,7 +145,7 @@ def pdf_text_for_review(
 ) -> list[tuple[str, str]]:
     """(label, value as printed) in print order; the review screen shows exactly this.
 
-    Values are the printed ones, after 〓 substitution. Labels are the printed Japanese ones unless
+    Values are the printed ones, after HANDWRITE_BOX substitution. Labels are the printed Japanese ones unless
     ``lang`` asks for the English sub-labels.
     """
     rows = _rows(application, Path(font_path))
@@ -133,6 +153,13 @@ def pdf_text_for_review(
 
 
 # --------------------------------------------------------------------------------------------- drawing
+
+
+def _markup(text: str) -> str:
+    """``text`` for a Paragraph, printed literally. reportlab collapses every run of white space, U+3000
+    included, which shrank the box to write in (HANDWRITE_BOX) and the blanks of the date line to
+    nothing: a full-width space becomes four no-break spaces (0.27 em each in IPAexGothic)."""
+    return escape(text).replace("\u3000", "\u00a0" * 4)
 
 
 class _Kit:
@@ -149,19 +176,21 @@ class _Kit:
             )
 
         self.title = style("title", TITLE_SIZE, TITLE_SIZE * 1.3, TA_CENTER)
-        self.title_en = style("title_en", 8, 10, TA_CENTER)
+        self.title_en = style("title_en", SUBLABEL_SIZE, 12, TA_CENTER)
         self.to = style("to", 14, 18)
-        self.to_en = style("to_en", SUBLABEL_SIZE, 9)
+        self.to_en = style("to_en", SUBLABEL_SIZE, 12)
         self.right = style("right", 12, 15, TA_RIGHT)
-        self.right_en = style("right_en", SUBLABEL_SIZE, 9, TA_RIGHT)
+        self.right_en = style("right_en", SUBLABEL_SIZE, 12, TA_RIGHT)
         self.label = style("label", LABEL_SIZE, 11.5)
-        self.sublabel = style("sublabel", SUBLABEL_SIZE, 7.5)
+        self.sublabel = style("sublabel", SUBLABEL_SIZE, 11)
         self.value = style("value", VALUE_SIZE, 16)
+        self.date = style("date", 12, 14)
         self.heading = style("heading", 11, 14)
         self.note = style("note", NOTE_SIZE, 14)
         self.fax = style("fax", FAX_SIZE, 22)
         self.center_label = style("center_label", LABEL_SIZE, 12.5, TA_CENTER)
-        self.center_sub = style("center_sub", SUBLABEL_SIZE, 8.5, TA_CENTER)
+        self.center_sub = style("center_sub", SUBLABEL_SIZE, 11, TA_CENTER)
+        self.small_note = style("small_note", SUBLABEL_SIZE, 12)
         self.body = style("body", 11, 16)
         self.body_small = style("body_small", 8.5, 11.5)
         self.section = style("section", 13, 17, spaceBefore=8)
@@ -169,17 +198,25 @@ class _Kit:
     @staticmethod
     def para(text: str, style: ParagraphStyle) -> Flowable:
 
-        return Paragraph(escape(text), style)
+        return Paragraph(_markup(text), style)
 
     @staticmethod
-    def mixed(ja: str, en: str, style: ParagraphStyle, en_size: float = 8) -> Flowable:
+    def mixed(ja: str, en: str, style: ParagraphStyle, en_size: float = SUBLABEL_SIZE) -> Flowable:
         """Japanese in ``style``, then the English in small type on the same paragraph."""
 
-        return Paragraph(f'{escape(ja)}　<font size="{en_size}">{escape(en)}</font>', style)
+        return Paragraph(f'{_markup(ja)}　<font size="{en_size}">{_markup(en)}</font>', style)
 
-    def label_cell(self, ja: str, en: str, *, center: bool = False) -> list[Flowable]:
+    def label_cell(self, ja: str, en: str, *, center: bool = False, width: float = 0) -> list[Flowable]:
+        """The Japanese label and its English caption: on one line when both fit in ``width`` (the
+        table rows stay low enough for the form to keep to one page), else the caption under it."""
         if center:
             return [self.para(ja, self.center_label), self.para(en, self.center_sub)]
+        if ja == en:  # "UMIN ID": a caption repeating the label only adds noise
+            return [self.para(ja, self.label)]
+        one_line = (stringWidth(f"{ja}　", FONT_NAME, LABEL_SIZE) + stringWidth(en, FONT_NAME, SUBLABEL_SIZE)
+                    <= width - 10)  # the cell's padding
+        if one_line:
+            return [self.mixed(ja, en, self.label)]
         return [self.para(ja, self.label), self.para(en, self.sublabel)]
 
 
@@ -236,7 +273,7 @@ def _build(
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
                 if footer is not None:
-                    self.setFont(FONT_NAME, 9)
+                    self.setFont(FONT_NAME, FOOTER_SIZE)
                     self.setFillColorRGB(0, 0, 0)
                     self.drawCentredString(A4[0] / 2, 7 * mm, footer(number, total))
                 super().showPage()
@@ -271,22 +308,32 @@ def _page_footer(page: int, pages: int) -> str:
 
 
 def render_application(
-    application: Application, *, font_path: Path, fax_number: str, invariant: bool = False
+    application: Application, *, font_path: Path, fax_number: str, page_url: str, invariant: bool = False
 ) -> bytes:
-    """The 症例登録(INDICE)用パスワード更新申請書 as PDF bytes, ready to print, sign and FAX."""
+    """The 症例登録(INDICE)用パスワード更新申請書 as PDF bytes, ready to print, sign and FAX.
+
+    ``page_url`` is UMIN's page (the ``umin.page`` setting), printed with a QR code in the note on what
+    happens after the FAX.
+    """
     font_path = Path(font_path)
     load_font(font_path)
-    story = _application_story(application, _Kit(), font_path=font_path, fax_number=fax_number)
+    story = _application_story(application, _Kit(), font_path=font_path, fax_number=fax_number,
+                               page_url=page_url)
     return _build(story, title=PDF_TITLE, font_path=font_path, invariant=invariant, footer=_page_footer)
 
 
 def _application_story(
-    application: Application, kit: _Kit, *, font_path: Path, fax_number: str
+    application: Application, kit: _Kit, *, font_path: Path, fax_number: str, page_url: str,
+    unsigned: str | None = None,
 ) -> list[Flowable]:
-    """The flowables of the application form; render_application and render_fax both lay out these."""
+    """The flowables of the application form; render_application and render_fax both lay out these.
+
+    ``unsigned`` (the site's arrangement with UMIN) is for the faxed form: it leaves the kiosk unsigned,
+    so its signature boxes say so instead of staying empty like a form someone forgot to sign.
+    """
 
     width = 180 * mm - 12  # the frame keeps 6 pt of padding on each side
-    label_w = 50 * mm
+    label_w = 64 * mm  # wide enough for most captions to sit beside their label, the rest under it
     value_w = width - label_w
     rows = _rows(application, font_path)
     by_key = {r.key: r for r in rows}
@@ -305,10 +352,9 @@ def _application_story(
     header = Table(
         [[
             [
-                kit.para(t("ja", "doc.to"), kit.to),
-                kit.para(t("en", "doc.to"), kit.to_en),
-                kit.para(f"{t('ja', 'doc.fax_to')}　{fax}", kit.fax),
-                kit.para(f"{t('en', 'doc.fax_to')}: {fax}", kit.to_en),
+                kit.mixed(t("ja", "doc.to"), t("en", "doc.to"), kit.to),
+                Paragraph(f'{_markup(t("ja", "doc.fax_to"))} <font size="{SUBLABEL_SIZE}">'
+                          f'{_markup(t("en", "doc.fax_to"))}</font> {_markup(fax)}', kit.fax),
             ],
             [
                 kit.para(f"{applied.label_ja}　{applied.value}", kit.right),
@@ -319,9 +365,9 @@ def _application_story(
         style=_grid_style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                            ("VALIGN", (0, 0), (-1, -1), "TOP")], lines=False),
     )
-    story += [header, Spacer(1, 2.5 * mm)]
+    story += [header, Spacer(1, 2 * mm)]
 
-    # The answers.
+    # The answers, then when UMIN's rules were agreed to.
     data: list[list[Any]] = []
     spans: list[tuple[Any, ...]] = []
     seen_find_id = False
@@ -331,70 +377,85 @@ def _application_story(
         if row.key in FIND_ID_KEYS and not seen_find_id:
             seen_find_id = True
             spans.append(("SPAN", (0, len(data)), (1, len(data))))
-            data.append([
-                [kit.para(t("ja", "doc.find_id"), kit.heading),
-                 kit.para(t("en", "doc.find_id"), kit.sublabel)],
-                "",
-            ])
-        data.append([kit.label_cell(row.label_ja, row.label_en), kit.para(row.value, kit.value)])
+            data.append([kit.mixed(t("ja", "doc.find_id"), t("en", "doc.find_id"), kit.heading), ""])
+        label = kit.label_cell(row.label_ja, row.label_en, width=label_w)
+        data.append([label, kit.para(row.value, kit.value)])
+    data.append([
+        kit.label_cell(t("ja", "doc.consent_at"), t("en", "doc.consent_at"), width=label_w),
+        [
+            kit.para(_clock(application.consent.agreed_at), kit.value),
+            kit.para(t("ja", "doc.consent"), kit.label),
+            kit.para(t("en", "doc.consent"), kit.sublabel),
+        ],
+    ])
     story.append(Table(data, colWidths=[label_w, value_w], style=_grid_style(spans), splitInRow=1))
-    story.append(Spacer(1, 2.5 * mm))
+    story.append(Spacer(1, 1.5 * mm))
 
-    # Consent: what was agreed to, when, and which version of the rules.
-    consent = application.consent
-    agreed = consent.agreed_at.strftime("%Y-%m-%d %H:%M")
-    version, version_missing = _printable(consent.terms_version, font_path)
-    any_missing = any_missing or bool(version_missing)
-    story.append(Table(
-        [[
-            kit.label_cell(t("ja", "doc.consent_at"), t("en", "doc.consent_at")),
-            [
-                kit.para(f"{agreed}　（{t('ja', 'doc.terms_version')}：{version}）", kit.value),
-                kit.para(t("ja", "doc.consent"), kit.label),
-                kit.para(t("en", "doc.consent"), kit.sublabel),
-            ],
-        ]],
-        colWidths=[label_w, value_w],
-        style=_grid_style(),
-    ))
-    story.append(Spacer(1, 2.5 * mm))
+    # Signature, the date it was signed, and seal; for a group-representative ID the representative too.
+    sig_label_w = 48 * mm
+    seal_w = SEAL_SIZE * mm
+    date_w = 52 * mm
+    sign_w = width - sig_label_w - date_w - seal_w
 
-    # Signature and seal; for a group-representative ID, the representative signs too.
-    sig_rows: list[list[Any]] = [[
-        kit.label_cell(t("ja", "doc.signature"), t("en", "doc.signature")),
-        "",
-        kit.label_cell(t("ja", "doc.seal"), t("en", "doc.seal"), center=True),
-        "",
-    ]]
-    heights: list[float | None] = [SIGNATURE_HEIGHT * mm]
-    sig_style: list[tuple[Any, ...]] = []
+    def signature_row(label: list[Flowable]) -> list[Any]:
+        if unsigned is not None:
+            words = [kit.para(t("ja", "doc.unsigned"), kit.value),
+                     kit.para(t("en", "doc.unsigned"), kit.sublabel),
+                     kit.para(t("ja", "doc.unsigned_under", agreement=unsigned), kit.label),
+                     kit.para(t("en", "doc.unsigned_under", agreement=unsigned), kit.sublabel)]
+            return [label, words, "", ""]
+        date = [kit.mixed(t("ja", "doc.sign_date"), t("en", "doc.sign_date"), kit.label),
+                Spacer(1, 3 * mm),
+                kit.para(t("ja", "doc.date_blank"), kit.date)]
+        # 印 is printed where the seal goes, as Japanese forms do; the impression may cover it.
+        return [label, "", date, kit.label_cell(t("ja", "doc.seal"), t("en", "doc.seal"), center=True)]
+
+    sig_rows = [signature_row(kit.label_cell(t("ja", "doc.signature"), t("en", "doc.signature")))]
     if application.id_type is IdType.GROUP:
         rep, rep_missing = _printable(application.answers.get("representative_name", ""), font_path)
         any_missing = any_missing or bool(rep_missing)
-        sig_rows.append([
-            kit.label_cell(t("ja", "doc.representative"), t("en", "doc.representative")),
-            kit.para(rep, kit.value), "", "",
-        ])
-        sig_rows.append([
-            kit.label_cell(t("ja", "doc.representative_signature"), t("en", "doc.representative_signature")),
-            "", "", "",
-        ])
-        heights += [None, SIGNATURE_HEIGHT * mm]
-        sig_style += [("SPAN", (1, 1), (3, 1)), ("SPAN", (1, 2), (3, 2))]
-    seal_w = SIGNATURE_HEIGHT * mm
+        # The representative's name beside their box, so the right person signs it.
+        key = "doc.representative_signature"
+        label = [*kit.label_cell(t("ja", key), t("en", key)), kit.para(rep, kit.value)]
+        sig_rows.append(signature_row(label))
+    sig_style: list[tuple[Any, ...]] = [("VALIGN", (0, 0), (-1, -1), "TOP")]
+    if unsigned is not None:
+        sig_style = [("SPAN", (1, row), (3, row)) for row in range(len(sig_rows))]
     story.append(Table(
         sig_rows,
-        colWidths=[label_w, value_w - 14 * mm - seal_w, 14 * mm, seal_w],
-        rowHeights=heights,
+        colWidths=[sig_label_w, sign_w, date_w, seal_w],
+        # An unsigned row is as tall as its words; a row to sign in has room for a signature.
+        rowHeights=[SIGNATURE_HEIGHT * mm if unsigned is None else None] * len(sig_rows),
         style=_grid_style(sig_style),
         splitInRow=1,
     ))
-    story.append(Spacer(1, 2 * mm))
-    story.append(kit.mixed(t("ja", "doc.no_password"), t("en", "doc.no_password"), kit.note))
+    story.append(Spacer(1, 1.5 * mm))
     if any_missing:
-        story.append(Spacer(1, 1 * mm))
         story.append(kit.mixed(t("ja", "doc.unprintable"), t("en", "doc.unprintable"), kit.note))
+        story.append(Spacer(1, 1.5 * mm))
+    story.append(_after_fax_note(kit, page_url=page_url, font_path=font_path, width=width))
     return story
+
+
+def _after_fax_note(kit: _Kit, *, page_url: str, font_path: Path, width: float) -> Flowable:
+    """For the applicant's own copy: no password on the form, what happens after the FAX, and where the
+    new password is set (UMIN's page, as text and QR code)."""
+    qr_w = FORM_QR_SIZE * mm + 6
+    url = _printable(page_url, font_path)[0]
+    text = [
+        kit.mixed(t("ja", "doc.no_password"), t("en", "doc.no_password"), kit.label),
+        Spacer(1, 1 * mm),
+        kit.para(t("ja", "doc.after"), kit.label),
+        kit.para(t("en", "doc.after"), kit.small_note),
+        kit.para(url, kit.label),
+    ]
+    return Table(
+        [[_qr_drawing(page_url, FORM_QR_SIZE), text]],
+        colWidths=[qr_w, width - qr_w],
+        style=_grid_style([("LEFTPADDING", (0, 0), (0, 0), 3), ("TOPPADDING", (0, 0), (-1, -1), 3),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("BOX", (0, 0), (-1, -1), RULE, black)],
+                          lines=False),
+    )
 
 
 def render_guidance(
@@ -466,9 +527,11 @@ def _page_mark(seen: list[int]) -> Flowable:
 
 
 def _cover_story(
-    application: Application, kit: _Kit, *, font_path: Path, fax_number: str, total: int, enclosed: int
+    application: Application, kit: _Kit, *, font_path: Path, fax_number: str, agreement: str, total: int,
+    enclosed: int,
 ) -> list[Flowable]:
-    """The FAX cover sheet: to whom, from where (institution, department, phone only), how many pages."""
+    """The FAX cover sheet: to whom, from where (institution, department, phone only), how many pages,
+    and that the form comes unsigned under the site's arrangement with UMIN (``agreement``)."""
 
     def style(name: str, size: float, leading: float, align: int = 0) -> ParagraphStyle:
         return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading, alignment=align,
@@ -479,7 +542,7 @@ def _cover_story(
     big = style("cover_big", 18, 23)
     fax_style = style("cover_fax", COVER_FAX_SIZE, COVER_FAX_SIZE * 1.2)
     value = style("cover_value", 14, 18)
-    sub = style("cover_sub", 8, 10)
+    sub = style("cover_sub", SUBLABEL_SIZE, 12)
     label_style = style("cover_label", 12, 15)
     note = style("cover_note", 12, 16)
 
@@ -498,7 +561,7 @@ def _cover_story(
 
     def sender(key: str) -> list[Flowable]:
         return [
-            kit.mixed(t("ja", f"field.{key}"), t("en", f"field.{key}"), kit.label, en_size=8),
+            kit.mixed(t("ja", f"field.{key}"), t("en", f"field.{key}"), kit.label),
             kit.para(printed(answers.get(key, "")), value),
         ]
 
@@ -516,6 +579,10 @@ def _cover_story(
         [label("cover.enclosed_label"), [
             kit.para(t("ja", "cover.enclosed", title=t("ja", "doc.title"), pages=enclosed), value),
             kit.para(t("en", "cover.enclosed", title=t("en", "doc.title"), pages=enclosed), sub),
+        ]],
+        [label("cover.signature_label"), [
+            kit.para(t("ja", "cover.unsigned", agreement=printed(agreement)), value),
+            kit.para(t("en", "cover.unsigned", agreement=printed(agreement)), sub),
         ]],
     ]
     table = Table(
@@ -544,12 +611,17 @@ def _cover_story(
 
 
 def render_fax(
-    application: Application, *, font_path: Path, fax_number: str, invariant: bool = False
+    application: Application, *, font_path: Path, fax_number: str, page_url: str, agreement: str,
+    invariant: bool = False,
 ) -> bytes:
-    """What goes to the FAX queue: a cover sheet, then the application exactly as ``render_application``
-    lays it out. The pages are numbered across the whole transmission, and the cover states the real
-    total (itself included), so the receiver can tell whether every page arrived.
+    """What goes to the FAX queue: a cover sheet, then the application as ``render_application`` lays it
+    out, except that its signature boxes say it was not signed and under which arrangement with UMIN
+    (``agreement``, the ``fax.agreement`` setting) it was sent. The pages are numbered across the whole
+    transmission, and the cover states the real total (itself included), so the receiver can tell
+    whether every page arrived.
     """
+    if not agreement.strip():
+        raise ValueError("an unsigned form is faxed only under an arrangement with UMIN (fax.agreement)")
 
     font_path = Path(font_path)
     load_font(font_path)
@@ -560,9 +632,10 @@ def render_fax(
         starts: list[int] = []
         pages: list[int] = []
         story = _cover_story(application, kit, font_path=font_path, fax_number=fax_number,
-                             total=total, enclosed=enclosed)
+                             agreement=agreement, total=total, enclosed=enclosed)
         story += [PageBreak(), _page_mark(starts)]
-        story += _application_story(application, kit, font_path=font_path, fax_number=fax_number)
+        story += _application_story(application, kit, font_path=font_path, fax_number=fax_number,
+                                    page_url=page_url, unsigned=_printable(agreement, font_path)[0])
         pdf = _build(story, title=FAX_PDF_TITLE, font_path=font_path, invariant=invariant,
                      footer=_page_footer, pages_out=pages)
         real_total, real_enclosed = pages[0], pages[0] - starts[0] + 1
@@ -606,12 +679,12 @@ def render_reminder(
     title = style("reminder_title", REMINDER_TITLE_SIZE, REMINDER_TITLE_SIZE * 1.25, TA_CENTER)
     title_other = style("reminder_title_other", 13, 17, TA_CENTER)
     section = style("reminder_section", 15, 19, spaceBefore=4)
-    body = style("reminder_body", 13, 18)
+    body = style("reminder_body", 13, 17)
     small = style("reminder_small", 9, 12)
     where = style("reminder_where", 18, 23)
     fax_style = style("reminder_fax", COVER_FAX_SIZE, COVER_FAX_SIZE * 1.2)
     url_style = style("reminder_url", 12, 15)
-    item_body = style("reminder_item", 13, 18, leftIndent=20, bulletIndent=0, bulletFontName=FONT_NAME,
+    item_body = style("reminder_item", 13, 17, leftIndent=20, bulletIndent=0, bulletFontName=FONT_NAME,
                       bulletFontSize=13)
     item_small = style("reminder_item_small", 9, 12, leftIndent=20)
     fax = _printable(fax_number, font_path)[0]
@@ -642,10 +715,9 @@ def render_reminder(
                            ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]),
     )
     story: list[Flowable] = [
-        Spacer(1, 4 * mm),
         kit.para(_text(lang, "reminder.title"), title),
         kit.para(_text(other, "reminder.title"), title_other),
-        Spacer(1, 5 * mm),
+        Spacer(1, 3 * mm),
         *both("reminder.intro", body, small),
         *heading("reminder.what_heading"),
         *item("reminder.what"),
@@ -653,10 +725,11 @@ def render_reminder(
         *heading("reminder.where_heading"),
         *both("reminder.where", where, small),
         kit.para(f"FAX　{fax}", fax_style),
-        *heading("reminder.after_heading"),
-        *item("reminder.wait"),
-        *item("reminder.mail"),
-        Spacer(1, 6 * mm),
+        *heading("after.heading"),
+        *item("after.wait"),
+        *item("after.mail"),
+        *item("after.password"),
+        Spacer(1, 4 * mm),
         link,
         Spacer(1, 3 * mm),
         *both("reminder.no_personal", small, small),
@@ -669,7 +742,7 @@ def render_reminder(
 
 def sample_application(now: datetime | None = None, *, project: str = "JSOG・DB GO システム") -> Application:
     """A clearly fictional applicant, for demos, ``render --sample`` and tests."""
-    when = now or datetime.now()
+    when = now or datetime.now().astimezone()
     raw = {
         "umin_id": "yamada-tky",
         "name_kanji": "山田 太郎",

@@ -1,7 +1,8 @@
 """The Japanese font: loading it once, and knowing which characters it can print.
 
 A character the font lacks would otherwise come out as an empty box that nobody notices; the kiosk
-draws 〓 instead and tells the applicant to write that character by hand.
+draws an empty box to write in (``HANDWRITE_BOX``) instead and tells the applicant to write that
+character by hand.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indice_kiosk.core.application import GETA
+from indice_kiosk.core.application import HANDWRITE_BOX
 from indice_kiosk.core.config import DEFAULT_FONT_PATH  # noqa: F401  (the default, for callers)
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _coverage(path: Path) -> frozenset[int]:
 
 
 def split_printable(text: str, path: Path) -> tuple[str, str]:
-    """Return (text with 〓 for each character the font cannot print, the characters replaced).
+    """Return (text with HANDWRITE_BOX for each character the font cannot print, the characters replaced).
 
     A base character followed by a variation selector is one character to the reader, so the pair is
     replaced as a whole: the font has no variant forms, and printing the plain form would be wrong.
@@ -75,7 +76,7 @@ def split_printable(text: str, path: Path) -> tuple[str, str]:
         if printable:
             out.append(cluster)
         else:
-            out.append(GETA)
+            out.append(HANDWRITE_BOX)
             missing.append(cluster)
     return "".join(out), "".join(dict.fromkeys(missing))
 

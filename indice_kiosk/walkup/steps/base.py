@@ -33,7 +33,7 @@ class KioskScreen(Screen[None], inherit_bindings=False):
         super().__init__(id=str(self.step_id()))
         # Label widths differ by language (English labels are longer): styles key on this class.
         self.add_class(f"-lang-{self.lang}")
-        keys = list(self.KEYS)
+        keys = self.keys()
         if self.HAS_START_OVER:
             keys.append(("f9", "app.start_over", "key.start_over"))
         for key, action, text_key in keys:
@@ -42,6 +42,10 @@ class KioskScreen(Screen[None], inherit_bindings=False):
     @classmethod
     def step_id(cls) -> str:
         raise NotImplementedError
+
+    def keys(self) -> list[tuple[str, str, str]]:
+        """This screen's keys (KEYS); a screen whose words depend on the session says so here."""
+        return list(self.KEYS)
 
     @property
     def kiosk(self) -> KioskApp:

@@ -1,4 +1,5 @@
-"""Step 8: what happens next. The FAX must not be forgotten: a checklist, and a reminder slip if unticked."""
+"""Step 8: what happens next. The FAX must not be forgotten: a checklist, and a reminder slip if unticked.
+Then what happens after the FAX and where the new password comes from, in UMIN's own terms."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Checkbox
 
@@ -32,6 +34,13 @@ class Tick(Checkbox):
 class DoneScreen(KioskScreen):
     KEYS: ClassVar = [("f10", "finish", "done.finish")]
     HAS_START_OVER = False
+    BINDINGS: ClassVar = [
+        *KioskScreen.BINDINGS,
+        Binding("down", "scroll_body(1)", show=False),
+        Binding("up", "scroll_body(-1)", show=False),
+        Binding("pagedown", "scroll_body(10)", show=False),
+        Binding("pageup", "scroll_body(-10)", show=False),
+    ]
 
     @classmethod
     def step_id(cls) -> str:
@@ -45,7 +54,8 @@ class DoneScreen(KioskScreen):
         session = self.kiosk.session
         application = session.application
         assert application is not None
-        fax_number = self.kiosk.config.fax.number
+        config = self.kiosk.config
+        fax_number = config.fax.number
         group = application.id_type is IdType.GROUP
         yield from self.compose_header()
         with VerticalScroll(id="body"):
@@ -53,6 +63,10 @@ class DoneScreen(KioskScreen):
                 yield Prose(self.t("done.heading_faxed"), classes="heading")
                 # Shown only because CUPS reported the FAX job completed (the flow lets no one here before).
                 yield Prose(self.t("done.fax_sent", fax=fax_number), id="fax-sent", classes="success")
+                # UMIN requires a signature and the FAX carried none: say so, and under which arrangement.
+                yield Prose(self.t("done.fax_unsigned", agreement=config.fax.agreement), id="fax-unsigned",
+                            classes="problem -warning")
+                yield Prose(self.t("done.fax_signed_requested"), id="fax-signed-requested", classes="note")
                 if PRINT in session.delivered:
                     yield Tick(self.t("done.sign_copy"), id="check-signed")
             else:
@@ -63,17 +77,33 @@ class DoneScreen(KioskScreen):
                 if group:
                     yield Tick(self.t("done.step_sign_group"), id="check-representative")
                 yield Tick(self.t("done.step_fax", fax=fax_number), id="check-faxed")
-            for key in ("done.step_wait", "done.step_mail"):
-                yield Prose(f"・ {self.t(key)}", classes="checklist-item -info")
             if application.unprintable:
                 chars = " ".join(dict.fromkeys("".join(application.unprintable.values())))
                 yield Prose(self.t("done.handwrite", chars=chars), classes="problem -shown -warning")
+            # The rules at consent say the password is the string the person sets; nothing here said where.
+            yield Prose(self.t("after.heading"), id="after-heading", classes="heading")
+            for key in ("wait", "mail", "password"):
+                yield Prose(f"・ {self.t(f'after.{key}')}", id=f"after-{key}", classes="checklist-item -info")
+            yield Prose(self.t("after.page", url=config.umin.page), id="after-page", classes="checklist-item")
+        # At 80x24 the note on the new password is below the checklist, where Tab never scrolls to.
+        yield Prose(self.t("review.more_below"), id="done-more", classes="more-below")
         yield self.nav_buttons(Button(self.t("done.finish"), id="finish", variant="primary"))
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
         first = self.query(Checkbox)
         (first.first() if first else self.query_one("#finish", Button)).focus()
+        body = self.query_one("#body", VerticalScroll)
+        self.watch(body, "scroll_y", self._update_more, init=False)
+        self.call_after_refresh(self._update_more)
+
+    def _update_more(self, _value: float | None = None) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        self.query_one("#done-more").display = body.scroll_y < body.max_scroll_y - 0.5
+
+    def action_scroll_body(self, lines: int) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        body.scroll_to(y=body.scroll_y + lines, animate=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

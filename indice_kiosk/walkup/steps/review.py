@@ -10,13 +10,12 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
-from indice_kiosk.cups.delivery import FAX
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.widgets.prose import Prose
 
 
 class ReviewScreen(KioskScreen):
-    KEYS: ClassVar = [("escape", "back", "review.edit"), ("f10", "confirm", "review.confirm")]
+    KEYS: ClassVar = [("escape", "back", "review.edit"), ("f10", "confirm", "review.confirm.print")]
     BINDINGS: ClassVar = [
         *KioskScreen.BINDINGS,
         Binding("down", "scroll_body(1)", show=False),
@@ -29,14 +28,23 @@ class ReviewScreen(KioskScreen):
     def step_id(cls) -> str:
         return Step.REVIEW
 
+    @property
+    def mode(self) -> str:
+        """How this application leaves: "print", "fax" or "print+fax" (the catalogue has words for each)."""
+        return "+".join(self.kiosk.session.channels)
+
+    def keys(self) -> list[tuple[str, str, str]]:
+        # The key line and the button must promise the same thing: "send" when it is faxed.
+        return [(key, action, f"review.confirm.{self.mode}" if action == "confirm" else text)
+                for key, action, text in self.KEYS]
+
     def compose(self) -> ComposeResult:
         application = self.kiosk.session.application
         assert application is not None  # the flow rule only lets a checked application in
         yield from self.compose_header()
         with VerticalScroll(id="body"):
             yield Prose(self.t("review.heading"), classes="heading")
-            faxing = FAX in self.kiosk.session.channels
-            yield Prose(self.t("review.intro_fax" if faxing else "review.intro"), classes="note")
+            yield Prose(self.t(f"review.intro.{self.mode}"), id="review-intro", classes="note")
             if application.unprintable:
                 yield Prose(self.t("applicant.unprintable_note"), classes="problem -shown -warning")
             with Grid(id="review-table"):
@@ -47,8 +55,7 @@ class ReviewScreen(KioskScreen):
         yield Prose(self.t("review.more_below"), id="review-more", classes="more-below")
         yield self.nav_buttons(
             Button(self.t("review.edit"), id="edit"),
-            Button(self.t("review.confirm_fax" if faxing else "review.confirm"), id="confirm",
-                   variant="primary"),
+            Button(self.t(f"review.confirm.{self.mode}"), id="confirm", variant="primary"),
         )
         yield from self.compose_footer()
 
