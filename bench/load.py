@@ -89,7 +89,8 @@ def kiosk(server: str, queue: str, fax_queue: str, token: str, go: str) -> None:
     channels.delivery.deliver = timed_deliver
     config = Config(cups=CupsSettings(server=server, queue=queue, timeout=10.0, max_wait=120.0),
                     delivery=DeliverySettings(mode="print+fax"),
-                    fax=FaxSettings(queue=fax_queue, number=FAX_NUMBER, max_wait=120.0))
+                    fax=FaxSettings(queue=fax_queue, number=FAX_NUMBER, max_wait=120.0,
+                                    agreement="bench: a test arrangement"))
     # As `indice-kiosk` starts: it looks for a dead kiosk's jobs (all of these are alive: it must take none).
     sweep = leftovers.sweep_soon(server, timeout=10.0, delay=0.0)
     result: dict = {"token": token}
@@ -206,6 +207,7 @@ def run(n: int = KIOSKS, rounds: int = ROUNDS) -> dict:
     """``rounds`` alternating rounds (kiosks, then lp) on one cupsd: the machine's load drifts, so each
     figure is the median over the rounds of that round's p50 or p95."""
     from devtools.democups import PrivateCups
+    from indice_kiosk.core.config import UminSettings
     from indice_kiosk.paper.document import render_application, sample_application
     from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
     from tests.pilot import pdf_text, sent_title
@@ -215,7 +217,7 @@ def run(n: int = KIOSKS, rounds: int = ROUNDS) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     pdf = tmp / "application.pdf"
     pdf.write_bytes(render_application(sample_application(), font_path=DEFAULT_FONT_PATH,
-                                       fax_number=FAX_NUMBER))
+                                       fax_number=FAX_NUMBER, page_url=UminSettings().page))
     peak = {"kiosk": 0, "lp": 0}
     now = ["kiosk"]
     sampling = threading.Event()
