@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.terminal import Terminal
+from tests.pilot import PERSON, compact
+from tests.terminal import FORM_KEYS, Terminal, start_real_process
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = Path(sys.executable).parent / "indice-kiosk"
@@ -161,3 +162,35 @@ def test_screen_changes_sent_by_rows_leave_the_terminal_as_a_full_redraw_would(t
         assert terminal.styled_screen() == shown, f"after {keys}"
         seen.append(text)
     assert len(seen) == 6
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("burst", ["one send", "one send per field"])
+def test_typed_ahead_keys_land_in_their_fields(private_cups, tmp_path: Path, burst: str) -> None:
+    """#14.6: over a laggy SSH link keys arrive in bursts. Text and Tabs sent at once must fill the fields in
+    order -- not all in the first field with the Tabs applied afterwards."""
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text(f'[cups]\nserver = "{private_cups.server}"\nqueue = "{private_cups.queue}"\n',
+                        encoding="utf-8")
+    term = Terminal(f"burst-{burst.count(' ')}")
+    answers = PERSON | {"umin_id": "yamada-tky", "name_kanji": "山田 太郎", "name_kana": "ヤマダ タロウ",
+                        "name_roman": "Taro Yamada"}
+    try:
+        start_real_process(term, settings)
+        term.keys("Enter")
+        term.wait_for("パスワードの取扱い")
+        term.keys("End", "Enter", "Enter", "Enter", "Enter")
+        term.wait_for("申請者の情報")
+        term.keys("F2")  # letters as typed (the kana switch is the person's own choice)
+        values = [answers[key] for key in FORM_KEYS]
+        if burst == "one send":
+            term.tmux("send-keys", "-t", term.name, "-l", "\t".join(values))
+        else:
+            for i, value in enumerate(values):  # as fast as tmux takes them, no waiting between
+                term.tmux("send-keys", "-t", term.name, "-l", ("\t" if i else "") + value)
+        term.keys("F10")
+        screen = term.wait_for("内容の確認", timeout=20)
+        for value in values[:4]:
+            assert compact(value) in compact(screen), (value, screen)
+    finally:
+        term.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label
 
@@ -24,6 +26,7 @@ MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", 
 class ApplicantScreen(KioskScreen):
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f2", "toggle_kana", "key.kana"),
                       ("f10", "next", "key.next")]
+    BINDINGS: ClassVar = [Binding("enter", "next_field", show=False, priority=True)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -152,15 +155,19 @@ class ApplicantScreen(KioskScreen):
         if self.query_one("#form-problem", Prose).text:
             self._summarise()
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        # Enter in a field goes to the next field shown, and from the last one to Next.
+    def action_next_field(self) -> None:
+        """Enter in a field goes to the next field shown, and from the last one to Next -- at once, as the key
+        arrives (a priority binding), so the keys typed after it go to the next field (see Tab in base.py).
+        Elsewhere, or while a Japanese field is composing (Enter commits), Enter does what it always does."""
+        field = self.focused
+        if not isinstance(field, Input) or (isinstance(field, KanaInput) and field.composing):
+            raise SkipAction()
         inputs = [i for i in self.query(Input) if i.parent and i.parent.parent and self._shown(i)]
-        position = inputs.index(event.input) if event.input in inputs else -1
-        if 0 <= position < len(inputs) - 1:
-            inputs[position + 1].focus()
-        else:
-            self.query_one("#next", Button).focus()
+        if field not in inputs:
+            raise SkipAction()
+        position = inputs.index(field)
+        following = inputs[position + 1] if position < len(inputs) - 1 else self.query_one("#next", Button)
+        self.set_focus(following)
 
     def _shown(self, field: Input) -> bool:
         node = field

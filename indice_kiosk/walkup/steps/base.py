@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 class KioskScreen(Screen[None], inherit_bindings=False):
     """A step of the session. Subclasses list their keys in KEYS as (keys, action, catalogue key)."""
 
+    # Priority: the app moves the focus as the key arrives. Otherwise the Tab waits in the focused field's
+    # queue behind the characters typed before it, while the characters typed after it are already handed
+    # to the same field -- a burst of keys over a laggy SSH link ended up in one field (#14.6).
     BINDINGS: ClassVar = [
-        Binding("tab", "app.focus_next", show=False),
-        Binding("shift+tab", "app.focus_previous", show=False),
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
     KEYS: ClassVar[list[tuple[str, str, str]]] = []
     HAS_START_OVER: ClassVar[bool] = True
