@@ -507,3 +507,46 @@ async def test_key_line_shows_the_keys_and_a_click_on_one_presses_it(config: Con
         assert app.screen.id == "consent" and app.session.consent is None
         await pilot.click(KeyBar, offset=(1, 0))  # "esc": back
         await wait_for(pilot, lambda: app.screen.id == "welcome")
+
+
+def focused_id(app) -> str | None:
+    return getattr(app.focused, "id", None)
+
+
+async def test_every_step_starts_on_its_natural_first_control(config: Config) -> None:
+    """#14.7: each step's first control has the focus when the step is shown, and again when the person comes
+    back to it -- never nothing (Enter then does nothing) and never the button that led on (one Enter would
+    go forward again)."""
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        assert focused_id(app) == "consent-text"
+        await pilot.press("end")
+        await wait_for(pilot, lambda: not app.screen.query_one("#agree", Button).disabled)
+        await pilot.click("#agree")
+        await wait_for(pilot, lambda: app.screen.id == "route")
+        assert focused_id(app) == "route"
+        # The never-issued choice hides the ID-type question: Next takes the focus, so Enter goes on.
+        await pilot.press("down", "down", "enter")
+        await wait_for(pilot, lambda: focused_id(app) == "next")
+        await pilot.click("#route-indice-only")  # a click chooses; the focus stays where the pointer is
+        await wait_for(pilot, lambda: app.screen.route is Route.INDICE_ONLY and focused_id(app) == "route")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: focused_id(app) == "id-type")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: focused_id(app) == "next")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        assert focused_id(app) == "umin_id"
+        await pilot.press("escape")  # back to the route: its choices, not Next
+        await wait_for(pilot, lambda: app.screen.id == "route")
+        assert focused_id(app) == "route"
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        await fill(pilot, PERSON)
+        await submit_form(pilot)
+        assert focused_id(app) == "confirm"
+        await pilot.click("#edit")  # 修正する: back to the first field, not to 戻る or 次へ
+        await wait_for(pilot, lambda: app.screen.id == "applicant")
+        assert focused_id(app) == "umin_id"
+        assert app.session.answers["name_kanji"] == PERSON["name_kanji"]

@@ -255,6 +255,7 @@ class KioskApp(App[None], inherit_bindings=False):
     def back(self) -> None:
         """Go to the previous step, never below welcome."""
         if len(self.screen_stack) > 1 and isinstance(self.screen_stack[-2], KioskScreen):
+            self.screen_stack[-2].focus_first()  # shown again: its first control, not where the person left
             self._paint_once(self.pop_screen)
 
     def wipe(self, reason: str, notice: str | None = None,

@@ -24,6 +24,7 @@ MAIN_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", 
 
 
 class ApplicantScreen(KioskScreen):
+    FIRST_FOCUS = "Input"
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f2", "toggle_kana", "key.kana"),
                       ("f10", "next", "key.next")]
     BINDINGS: ClassVar = [Binding("enter", "next_field", show=False, priority=True)]
@@ -122,8 +123,7 @@ class ApplicantScreen(KioskScreen):
             if value != self.kiosk.session.answers.get(key, ""):
                 self.post_message(AnswerChanged(key, value))  # the operator's name, filled in above
         self._update_sections()
-        first = "umin_id"
-        self.query_one(f"#{first}", Input).focus()
+        self.focus_first()
         # Load the font in the background so the first "cannot be printed" check does not stall typing.
         self.app.call_later(self.kiosk.warm_pdf_engine)
         if self.kana_offered:

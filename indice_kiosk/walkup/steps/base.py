@@ -31,6 +31,9 @@ class KioskScreen(Screen[None], inherit_bindings=False):
     ]
     KEYS: ClassVar[list[tuple[str, str, str]]] = []
     HAS_START_OVER: ClassVar[bool] = True
+    # The step's natural first control (a selector): focused when the step is shown, and again when one
+    # comes back to it from a later step -- not the button that led on (one Enter would go forward again).
+    FIRST_FOCUS: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         super().__init__(id=str(self.step_id()))
@@ -72,6 +75,19 @@ class KioskScreen(Screen[None], inherit_bindings=False):
 
     def nav_buttons(self, *buttons: Button) -> Horizontal:
         return Horizontal(*buttons, classes="nav")
+
+    def focus_first(self) -> None:
+        """Focus the first control matching FIRST_FOCUS that can take the focus now. Immediate (not
+        ``Widget.focus``, which waits): a key arriving next goes to it."""
+        if self.FIRST_FOCUS is None:
+            return
+        wanted = set(self.query(self.FIRST_FOCUS))
+        for widget in self.focus_chain:
+            if widget in wanted:
+                # Not scrolled to: a step's first control is near its top, under the heading that says what
+                # it is for (scrolling it to the centre hid the heading on a short terminal).
+                self.set_focus(widget, scroll_visible=False)
+                return
 
     def action_back(self) -> None:
         self.kiosk.back()

@@ -21,6 +21,7 @@ DATA_NOTES = ("consent.data1", "consent.data2.{mode}", "consent.data3", "consent
 
 
 class ConsentScreen(KioskScreen):
+    FIRST_FOCUS = "#consent-text"
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "agree", "consent.agree")]
 
     read_to_end = False
@@ -72,7 +73,7 @@ class ConsentScreen(KioskScreen):
 
     def on_mount(self) -> None:
         scroller = self.query_one("#consent-text", VerticalScroll)
-        scroller.focus()
+        self.focus_first()
         self.watch(scroller, "scroll_y", self._check_read, init=False)
         # If the whole text fits on a large terminal it has been shown once laid out.
         self.call_after_refresh(self._check_read)

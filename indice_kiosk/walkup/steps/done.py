@@ -32,6 +32,7 @@ class Tick(Checkbox):
 
 
 class DoneScreen(KioskScreen):
+    FIRST_FOCUS = "Checkbox, #finish"
     KEYS: ClassVar = [("f10", "finish", "done.finish")]
     HAS_START_OVER = False
     BINDINGS: ClassVar = [
@@ -91,8 +92,7 @@ class DoneScreen(KioskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        first = self.query(Checkbox)
-        (first.first() if first else self.query_one("#finish", Button)).focus()
+        self.focus_first()
         body = self.query_one("#body", VerticalScroll)
         self.watch(body, "scroll_y", self._update_more, init=False)
         self.call_after_refresh(self._update_more)

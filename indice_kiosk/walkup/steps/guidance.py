@@ -16,6 +16,7 @@ from indice_kiosk.widgets.prose import Prose
 
 
 class GuidanceScreen(KioskScreen):
+    FIRST_FOCUS = "#print-guidance"
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "finish", "guidance.finish")]
 
     @classmethod
@@ -42,7 +43,7 @@ class GuidanceScreen(KioskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one("#print-guidance", Button).focus()
+        self.focus_first()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -15,6 +15,7 @@ from indice_kiosk.widgets.prose import Prose
 
 
 class ReviewScreen(KioskScreen):
+    FIRST_FOCUS = "#confirm"
     KEYS: ClassVar = [("escape", "back", "review.edit"), ("f10", "confirm", "review.confirm.print")]
     BINDINGS: ClassVar = [
         *KioskScreen.BINDINGS,
@@ -60,7 +61,7 @@ class ReviewScreen(KioskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
+        self.focus_first()
         body = self.query_one("#body", VerticalScroll)
         self.watch(body, "scroll_y", self._update_more, init=False)
         self.call_after_refresh(self._update_more)

@@ -60,6 +60,7 @@ class ChoiceSet(RadioSet):
 
 
 class RouteScreen(KioskScreen):
+    FIRST_FOCUS = "#route"
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "next", "key.next")]
 
     def __init__(self) -> None:
@@ -100,7 +101,7 @@ class RouteScreen(KioskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one("#route", RadioSet).focus()
+        self.focus_first()
         self._show_id_section()
 
     def _show_id_section(self) -> None:
@@ -115,13 +116,18 @@ class RouteScreen(KioskScreen):
             self._show_id_section()
         else:
             self.id_type = IdType(pressed.removeprefix("id-"))
+        section = self.query_one("#id-section")
+        if not section.display and (self.focused is None or section in self.focused.ancestors):
+            # The choice hid the ID-type question while it had the focus (Enter's ChoiceSet.Chosen, below,
+            # can arrive before this message and move the focus there): Next takes it, so Enter goes on.
+            self.set_focus(self.query_one("#next"))
 
     def on_choice_set_chosen(self, event: ChoiceSet.Chosen) -> None:
         # The next question, or the way on: a keyboard user should not hunt for it.
-        if event.choice_set.id == "route" and self.route is not Route.NOT_ISSUED:
-            self.query_one("#id-type").focus()
-        else:
-            self.query_one("#next").focus()
+        # At once (set_focus, not Widget.focus, which waits): the RadioSet.Changed that may follow must find
+        # the focus where this left it.
+        asks_id_type = event.choice_set.id == "route" and self.route is not Route.NOT_ISSUED
+        self.set_focus(self.query_one("#id-type" if asks_id_type else "#next"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -135,6 +141,6 @@ class RouteScreen(KioskScreen):
             problem = self.query_one("#route-problem", Prose)
             problem.update(self.t("route.pick_first"))
             problem.scroll_visible()
-            self.query_one("#route", RadioSet).focus()
+            self.focus_first()
             return
         self.post_message(RouteChosen(self.route, self.id_type))  # the app records it and goes on

@@ -16,6 +16,7 @@ from indice_kiosk.widgets.textual_private import bind_key, reset_bindings
 
 
 class WelcomeScreen(KioskScreen):
+    FIRST_FOCUS = "#start"
     KEYS: ClassVar = [("enter", "start", "welcome.start"), ("f2", "toggle_lang", "welcome.language")]
     HAS_START_OVER = False
 
@@ -42,7 +43,7 @@ class WelcomeScreen(KioskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one("#start", Button).focus()
+        self.focus_first()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
