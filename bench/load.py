@@ -92,7 +92,8 @@ def kiosk(server: str, queue: str, fax_queue: str, token: str, go: str) -> None:
                     fax=FaxSettings(queue=fax_queue, number=FAX_NUMBER, max_wait=120.0,
                                     agreement="bench: a test arrangement"))
     # As `indice-kiosk` starts: it looks for a dead kiosk's jobs (all of these are alive: it must take none).
-    sweep = leftovers.sweep_soon(server, timeout=10.0, delay=0.0)
+    sweep = threading.Thread(target=leftovers.sweep, args=(server,), kwargs={"timeout": 10.0}, daemon=True)
+    sweep.start()
     result: dict = {"token": token}
 
     async def main() -> None:

@@ -6,6 +6,7 @@ import fcntl
 import os
 import pty
 import select
+import socket
 import struct
 import subprocess
 import sys
@@ -57,6 +58,24 @@ class Terminal:
         return int(self.tmux("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
 
 
+class LogSocket:
+    """A syslog socket of the test's own (INDICE_KIOSK_LOG_SOCKET): what the kiosk logs arrives here."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "log.sock"
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind(str(self.path))
+        self.socket.setblocking(False)
+        self.lines: list[str] = []
+
+    def text(self) -> str:
+        while True:
+            try:
+                self.lines.append(self.socket.recv(65536).decode("utf-8", "replace"))
+            except BlockingIOError:
+                return "\n".join(self.lines)
+
+
 # --- the installed kiosk as a person meets it -------------------------------------------------------
 
 COMMAND = Path(sys.executable).parent / "indice-kiosk"
@@ -64,9 +83,11 @@ FORM_KEYS = ("umin_id", "name_kanji", "name_kana", "name_roman", "institution", 
              "phone", "email")
 
 
-def start_real_process(term: Terminal, settings: Path) -> int:
-    """The installed command in a tmux pane (kept when it dies, to read its last screen); its pid."""
-    term.start(f"exec env -u CUPS_SERVER TERM=xterm-256color {COMMAND} --config {settings}")
+def start_real_process(term: Terminal, settings: Path, log: LogSocket | None = None) -> int:
+    """The installed command in a tmux pane (kept when it dies, to read its last screen); its pid. With
+    ``log``, what the kiosk logs arrives there."""
+    logging = f"INDICE_KIOSK_LOG_SOCKET={log.path} " if log is not None else ""
+    term.start(f"exec env -u CUPS_SERVER TERM=xterm-256color {logging}{COMMAND} --config {settings}")
     term.tmux("set-option", "-t", term.name, "remain-on-exit", "on")
     pid = term.pane_pid()
     term.wait_for("はじめる")

@@ -41,7 +41,7 @@ from tests.pilot import (
     submit_form,
     wait_for,
 )
-from tests.terminal import Terminal, drive_to_send, start_real_process, wait_dead
+from tests.terminal import LogSocket, Terminal, drive_to_send, start_real_process, wait_dead
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.time()
@@ -367,11 +367,13 @@ def test_a_killed_kiosks_waiting_job_never_goes_out(private_cups, tmp_path: Path
         spooled = [p for p in (private_cups.root / "spool").iterdir() if p.name.startswith(f"d{job_id:05d}")]
         assert spooled, "the waiting job's document is not in CUPS's spool"
 
-        start_real_process(second, settings)  # the unit's restart, or the next operator's login
+        log = LogSocket(tmp_path)
+        start_real_process(second, settings, log)  # the unit's restart, or the next operator's login
         deadline = time.monotonic() + 20
         while kiosk_jobs_of(private_cups, pid):
             if time.monotonic() > deadline:
-                raise AssertionError(f"the restarted kiosk left the dead kiosk's job: {waiting}")
+                raise AssertionError(f"the restarted kiosk left the dead kiosk's job {waiting}; its log:\n"
+                                     f"{log.text()}")
             time.sleep(0.2)
     finally:
         private_cups.lp_command("cupsenable", private_cups.queue)

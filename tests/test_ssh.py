@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devtools.privatesshd import OPERATOR, PrivateSshd
-from tests.terminal import PtyProcess
+from tests.terminal import LogSocket, PtyProcess
 
 pytestmark = pytest.mark.system
 
@@ -64,24 +63,6 @@ def sshd() -> Iterator[PrivateSshd]:
     # What a failed test left behind: these are the test's own processes.
     for pid, _args in account_processes(OPERATOR):
         os.kill(pid, signal.SIGKILL)
-
-
-class LogSocket:
-    """A syslog socket of the test's own (INDICE_KIOSK_LOG_SOCKET): what the kiosk logs arrives here."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / "log.sock"
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.socket.bind(str(self.path))
-        self.socket.setblocking(False)
-        self.lines: list[str] = []
-
-    def text(self) -> str:
-        while True:
-            try:
-                self.lines.append(self.socket.recv(65536).decode("utf-8", "replace"))
-            except BlockingIOError:
-                return "\n".join(self.lines)
 
 
 @pytest.fixture

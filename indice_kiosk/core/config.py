@@ -108,7 +108,7 @@ class ProjectSettings:
     """[project]: the research project named on the form, and its secretariat for the never-issued case."""
 
     name: str = "JSOG・DB GO システム"
-    contact: str = "研究プロジェクトの事務局（連絡先は研究支援室でご確認ください）"
+    contact: str = ""  # empty: the guidance tells people to ask the staff (no placeholder is printed)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ queue resumes, with no one there, and its PDF would stay in the spool. CUPS has 
 and holding every job until the kiosk confirms would only move the same wait. So each job is named with
 its kiosk's tag (core/jobs.py: machine, boot, process) and this module cancels and purges every job of
 this machine whose kiosk no longer runs: at every kiosk start (a walk-up unit restarts at once; an SSH
-kiosk at the next operator's login) and from systemd's ExecStopPost (`indice-kiosk cleanup`).
+kiosk at the next operator's login), every minute while a kiosk runs, and from systemd's ExecStopPost
+(`indice-kiosk cleanup`).
 
 Only this machine's jobs are touched: many kiosks may share one CUPS server, and another machine's jobs
 are never judged from here. CUPS itself lets an account cancel only its own jobs (unless the site's
@@ -25,6 +26,9 @@ from indice_kiosk.cups import client
 from indice_kiosk.cups.client import PrintError, PrintTarget
 
 log = logging.getLogger("indice_kiosk.cups.leftovers")
+
+SWEEP_EVERY = 60.0  # seconds between looks while the kiosk runs
+RETRY_AFTER = 5.0  # seconds before looking again when CUPS did not answer
 
 
 @dataclass(frozen=True)
@@ -55,16 +59,24 @@ def sweep(server: str | None, *, timeout: float = 10.0) -> Sweep:
     return Sweep(tuple(removed), tuple(kept))
 
 
-def sweep_soon(server: str | None, *, timeout: float = 10.0, delay: float = 1.0) -> threading.Thread:
-    """``sweep`` in a background thread after ``delay`` seconds: a starting kiosk draws its first screen
-    first, and a CUPS server that does not answer never holds the start up."""
+def sweep_soon(server: str | None, *, timeout: float = 10.0, delay: float = 1.0,
+               every: float = SWEEP_EVERY, stop: threading.Event | None = None) -> threading.Thread:
+    """``sweep`` in a background thread: after ``delay`` seconds (a starting kiosk draws its first screen
+    first, and a CUPS server that does not answer never holds the start up), then every ``every`` seconds
+    while the kiosk runs -- another kiosk of this machine (an operator's, over SSH) can die at any time --
+    and again soon after a sweep CUPS did not answer."""
+    halt = stop or threading.Event()
 
     def work() -> None:
-        threading.Event().wait(delay)
-        try:
-            sweep(server, timeout=timeout)
-        except PrintError as error:
-            log.warning("could not look for a dead kiosk's jobs: %s (%s)", error.kind, error.detail)
+        wait = delay
+        while not halt.wait(wait):
+            try:
+                sweep(server, timeout=timeout)
+            except PrintError as error:
+                log.warning("could not look for a dead kiosk's jobs: %s (%s)", error.kind, error.detail)
+                wait = RETRY_AFTER
+            else:
+                wait = every
 
     thread = threading.Thread(target=work, name="leftover-sweep", daemon=True)
     thread.start()

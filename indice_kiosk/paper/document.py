@@ -490,7 +490,11 @@ def render_guidance(
         Spacer(1, 1 * mm),
         *both("guidance.indice.body", kit.body, kit.body_small, project=project_p),
         Spacer(1, 1 * mm),
-        *both("guidance.contact", kit.body, kit.body_small, contact=contact_p),
+        # The site's contact once, under a label in both languages (its text is the site's, in one language);
+        # with none set, where to ask instead -- never a placeholder.
+        *([kit.para(f"{_text(lang, 'guidance.contact_label')} / {_text(other, 'guidance.contact_label')}："
+                    f"{contact_p}", kit.body)] if contact.strip()
+          else both("guidance.contact_ask", kit.body, kit.body_small)),
         Spacer(1, 3 * mm),
         kit.para(_text(lang, "guidance.ncd.heading"), kit.section),
         kit.para(_text(other, "guidance.ncd.heading"), kit.body_small),

@@ -87,6 +87,8 @@ TEXT: dict[str, str] = {
         "contact that research group's secretariat and say you wish to take part."
     ),
     "guidance.contact": "Contact: {contact}",
+    "guidance.contact_label": "Contact",
+    "guidance.contact_ask": "Please ask the staff here how to reach the research group's secretariat.",
     "guidance.ncd.heading": "Users of the NCD case registration system",
     "guidance.ncd.body": (
         "You must register as a user with NCD (the “start of use questionnaire”, 利用開始アンケート), even if "

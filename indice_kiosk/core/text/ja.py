@@ -86,6 +86,8 @@ TEXT: dict[str, str] = {
         "その研究グループの事務局へ参加希望の旨をお問い合わせください。"
     ),
     "guidance.contact": "問い合わせ先：{contact}",
+    "guidance.contact_label": "問い合わせ先",
+    "guidance.contact_ask": "研究グループの事務局の連絡先は、この施設の係の人にお尋ねください。",
     "guidance.ncd.heading": "NCD 症例登録システムを利用する方",
     "guidance.ncd.body": (
         "NCD での利用者登録【利用開始アンケート】が必要です。INDICE 用パスワードを既にお持ちの方も必要です。\n"

@@ -31,7 +31,8 @@ class GuidanceScreen(KioskScreen):
             yield Prose(self.t("guidance.intro"), classes="note")
             yield Prose(self.t("guidance.indice.heading"), classes="subheading")
             yield Prose(self.t("guidance.indice.body", project=project.name))
-            yield Prose(self.t("guidance.contact", contact=project.contact))
+            yield Prose(self.t("guidance.contact", contact=project.contact) if project.contact
+                        else self.t("guidance.contact_ask"))
             yield Prose(self.t("guidance.ncd.heading"), classes="subheading")
             yield Prose(self.t("guidance.ncd.body"))
             yield Prose("", id="guidance-status")
