@@ -550,3 +550,17 @@ async def test_every_step_starts_on_its_natural_first_control(config: Config) ->
         await wait_for(pilot, lambda: app.screen.id == "applicant")
         assert focused_id(app) == "umin_id"
         assert app.session.answers["name_kanji"] == PERSON["name_kanji"]
+
+
+async def test_the_language_in_use_is_marked_not_only_highlighted(config: Config) -> None:
+    """#14.9: on welcome the chosen language and the focused button looked alike (both bold reverse)."""
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        assert str(app.screen.query_one("#lang-ja", Button).label) == "✓ 日本語"
+        assert str(app.screen.query_one("#lang-en", Button).label) == "English"
+        await pilot.click("#lang-en")
+        await wait_for(pilot, lambda: str(app.screen.query_one("#lang-en", Button).label) == "✓ English")
+        assert str(app.screen.query_one("#lang-ja", Button).label) == "日本語"
+        chosen = app.screen.query_one("#lang-en", Button).styles
+        assert chosen.background != app.screen.query_one("#start", Button).styles.background

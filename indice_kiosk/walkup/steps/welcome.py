@@ -37,8 +37,11 @@ class WelcomeScreen(KioskScreen):
                 yield Prose(self.t("welcome.language"), classes="label")
                 with Horizontal(classes="choices"):
                     for lang, name in (("ja", "日本語"), ("en", "English")):
-                        chosen = " -chosen" if self.lang == lang else ""
-                        yield Button(name, id=f"lang-{lang}", classes="lang" + chosen)
+                        # The language in use carries a mark, not only a colour: the focused button is
+                        # highlighted too, and the two must not look alike.
+                        chosen = self.lang == lang
+                        yield Button(f"✓ {name}" if chosen else name, id=f"lang-{lang}",
+                                     classes="lang -chosen" if chosen else "lang")
             yield Button(self.t("welcome.start"), id="start", variant="primary")
         yield from self.compose_footer()
 
