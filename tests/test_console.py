@@ -384,3 +384,17 @@ async def test_silent_server_does_not_freeze_the_console(config: Config) -> None
             await pilot.press("tab")
             await ready(pilot)
             assert "unreachable" in server_line(pilot) and "no answer" in server_line(pilot)
+
+
+async def test_queue_problems_are_in_the_operators_words(config: Config, private_cups) -> None:
+    """#14.9: the console showed CUPS's own reason ("paused") to a Japanese operator."""
+    queue = private_cups.queue
+    app = ConsoleApp(config, lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        private_cups.lp_command("cupsdisable", queue)
+        try:
+            await refresh_until(pilot, lambda: row(pilot, "#queues", queue)[2] == "停止中")
+            assert row(pilot, "#queues", queue)[4] == "一時停止"
+        finally:
+            private_cups.lp_command("cupsenable", queue)

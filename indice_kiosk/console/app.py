@@ -29,7 +29,7 @@ from indice_kiosk.console import report as operator
 from indice_kiosk.console.report import JobRow, QueueReport
 from indice_kiosk.core import jobs
 from indice_kiosk.core.config import Config
-from indice_kiosk.core.text import t
+from indice_kiosk.core.text import CATALOGUES, t
 from indice_kiosk.cups.client import PrintError
 from indice_kiosk.cups.delivery import Outcome, Progress
 from indice_kiosk.widgets.dialogs import ConfirmScreen
@@ -172,9 +172,16 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
             self.t(f"console.role.{report.role}"),
             state,
             self.t("console.yes" if report.accepting else "console.no") if known else "",
-            ", ".join(report.reasons) or (report.message if known else ""),
+            "、".join(self._reason(r) for r in report.reasons) or (report.message if known else ""),
             str(report.jobs_waiting) if known else "",
         ]
+
+    def _reason(self, reason: str) -> str:
+        """A CUPS printer-state reason in words ("paused" -> 一時停止); its -error/-warning/-report suffix
+        dropped; one the catalogue does not know is shown as CUPS says it."""
+        base = reason.removesuffix("-error").removesuffix("-warning").removesuffix("-report")
+        key = f"console.reason.{base}"
+        return self.t(key) if key in CATALOGUES[self.lang] else reason
 
     def _job_cells(self, job: JobRow) -> list[str]:
         return [str(job.job_id), job.queue, self.t(f"console.job.{job.state}"), job.created, job.completed]
