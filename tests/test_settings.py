@@ -521,3 +521,16 @@ def test_every_settings_text_exists_in_both_languages() -> None:
     assert keys == {k for k in CATALOGUES["en"] if k.startswith("settings.")}
     for key in EDITABLE:
         assert f"settings.label.{key}" in keys and f"settings.hint.{key}" in keys
+
+
+async def test_a_settings_field_keeps_its_value_when_typed_into(toml: Path) -> None:
+    """#14.9: focusing a field selected its whole value, so the first key typed replaced it."""
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        field = app.screen.query_one("#set-project-contact", Input)
+        field.value = "事務局 内線 12"
+        field.focus()
+        await pilot.pause()
+        await pilot.press("3")
+        assert field.value == "事務局 内線 123"

@@ -118,7 +118,9 @@ class SettingsScreen(Screen[None]):
                 options = [(self.t(label), value) for value, label in CHOICES[key]]
                 yield Select(options, allow_blank=False, id=field_id(key))
             else:
-                yield Input(id=field_id(key))
+                # Typing adds to the value where the cursor is: a value selected on focus was replaced by the
+                # first key an operator typed.
+                yield Input(id=field_id(key), select_on_focus=False)
             yield Prose("", id=field_id(key) + "-error", classes="settings-error")
 
     def on_mount(self) -> None:
