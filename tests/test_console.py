@@ -398,3 +398,18 @@ async def test_queue_problems_are_in_the_operators_words(config: Config, private
             assert row(pilot, "#queues", queue)[4] == "一時停止"
         finally:
             private_cups.lp_command("cupsenable", queue)
+
+
+async def test_no_test_page_is_faxed_to_umin(config: Config, private_cups) -> None:
+    """#14.9: a test page to the FAX queue went out with no number and said 「印刷しました」; it would be
+    dialled to the UMIN Center, so the console does not send one."""
+    everything = PrintTarget(server=private_cups.server, queue="", timeout=5.0)
+    jobs_before = len(printing.list_jobs(everything))
+    app = ConsoleApp(both_queues(config), lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pick(pilot, "#queues", private_cups.fax_queue)
+        await pilot.click("#test-page")
+        await wait_for(pilot, lambda: "送りません" in status_text(pilot))
+        assert console(pilot).test_outcome is None
+    assert len(printing.list_jobs(everything)) == jobs_before

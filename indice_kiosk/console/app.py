@@ -262,6 +262,11 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
     # --- test page --------------------------------------------------------------------------
 
     def start_test_page(self, queue: str) -> None:
+        config = self.config
+        if config.delivery.mode != "print" and queue == config.fax.queue:
+            # A page sent to the FAX queue is dialled: to the UMIN Center, the only number the kiosk has.
+            self.say(self.t("console.test.not_to_fax", queue=queue))
+            return
         self.test_outcome = None
         self.query_one("#test-page", Button).disabled = True
         self.say(self.t("console.test.submitting", queue=queue))
@@ -270,8 +275,7 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
     @work(thread=True, exclusive=True, group="test-page")
     def _test_page_worker(self, queue: str) -> None:
         config = self.config
-        is_fax = config.delivery.mode != "print" and queue == config.fax.queue
-        max_wait = config.fax.max_wait if is_fax else config.cups.max_wait
+        max_wait = config.cups.max_wait
         try:
             now = datetime.now(ZoneInfo(config.kiosk.timezone))
             pdf = operator.test_page_pdf(config.document.font, self.lang, queue=queue, when=now)

@@ -356,6 +356,7 @@ TEXT: dict[str, str] = {
     "console.status.no_queue": "Pick a queue first.",
     "console.status.no_job": "Pick a job first.",
     "console.status.working": "{action}…",
+    "console.test.not_to_fax": "No test page goes to the FAX queue {queue} (it would be faxed to the UMIN Center). Its state is in the table.",
     "console.test.submitting": "Test page to {queue}: sending to CUPS…",
     "console.test.pending": "Test page to {queue} (job {job}): waiting its turn, {seconds} s",
     "console.test.held": "Test page to {queue} (job {job}): held — the queue is paused, {seconds} s",

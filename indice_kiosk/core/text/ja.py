@@ -355,6 +355,7 @@ TEXT: dict[str, str] = {
     "console.status.no_queue": "先にキューを選んでください。",
     "console.status.no_job": "先にジョブを選んでください。",
     "console.status.working": "{action}…",
+    "console.test.not_to_fax": "テストページは FAX キュー {queue} には送りません（UMIN センターへ FAX されてしまいます）。FAX キューの状態は表で確認してください。",
     "console.test.submitting": "テストページ（{queue}）：CUPS に送っています…",
     "console.test.pending": "テストページ（{queue}、ジョブ {job}）：順番待ち {seconds} 秒",
     "console.test.held": "テストページ（{queue}、ジョブ {job}）：キューが一時停止中のため保留 {seconds} 秒",
