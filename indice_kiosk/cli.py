@@ -16,6 +16,7 @@ import logging
 import os
 import resource
 import sys
+import threading
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -233,12 +234,17 @@ def run(config: Config, *, demo: bool, allow_quit: bool, on_behalf: bool = False
     handler = logs.setup()
     server = cups_server(config.cups.server)
     app = make_app(config, server=server, demo=demo, allow_quit=allow_quit, on_behalf=on_behalf)
-    # Jobs an earlier kiosk of this machine left in CUPS when it died are removed once the first screen is up.
-    leftovers.sweep_soon(server, timeout=config.cups.timeout)
+    # Jobs an earlier kiosk of this machine left in CUPS when it died are removed once the first screen is up,
+    # and looked for every minute after that, until this kiosk ends.
+    stop_sweeping = threading.Event()
+    leftovers.sweep_soon(server, timeout=config.cups.timeout, stop=stop_sweeping)
     log.info("kiosk started")
     try:
         app.run()
     finally:
+        # First: a sweep thread still looking when the interpreter shuts down kept the process alive,
+        # spinning, after a hang-up (tests/test_ssh.py, the frozen client).
+        stop_sweeping.set()
         app.wipe("exit", leaving=True)
         app.finish_cancelling(config.cups.timeout + 1)
         log.info("kiosk stopped")

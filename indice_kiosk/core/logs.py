@@ -49,6 +49,23 @@ class Deferred(logging.handlers.BufferingHandler):
                 return  # the terminal hung up: nobody to read it
 
 
+class SystemLog(logging.handlers.SysLogHandler):
+    """The system log socket, never waited on: a line the socket cannot take at once is dropped. A blocking
+    send froze the whole kiosk when nobody read the socket (the main thread stuck in ``emit`` holding the
+    handler's lock, the watchdog stuck behind it, the person's data held: tests/test_ssh.py)."""
+
+    dropped = 0
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address=address, socktype=socket.SOCK_DGRAM)
+        self.socket.setblocking(False)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        # SysLogHandler.emit reports its failures here -- a full socket (BlockingIOError) is one. Logging's
+        # own handleError would print a traceback to stderr, which is the person's screen.
+        self.dropped += 1
+
+
 def setup(level: int = logging.INFO) -> logging.Handler:
     """Send the product's log to the system log (or keep it for stderr); the handler, once."""
     path = os.environ.get(SOCKET_ENV, DEFAULT_SOCKET)
@@ -56,7 +73,7 @@ def setup(level: int = logging.INFO) -> logging.Handler:
     try:
         if not stat.S_ISSOCK(os.stat(path).st_mode):
             raise FileNotFoundError(path)
-        syslog = logging.handlers.SysLogHandler(address=path, socktype=socket.SOCK_DGRAM)
+        syslog = SystemLog(path)
         syslog.ident = f"{IDENT}[{os.getpid()}]: "
         syslog.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         handler = syslog

@@ -69,14 +69,19 @@ def sweep_soon(server: str | None, *, timeout: float = 10.0, delay: float = 1.0,
 
     def work() -> None:
         wait = delay
+        failing = False
         while not halt.wait(wait):
             try:
                 sweep(server, timeout=timeout)
             except PrintError as error:
-                log.warning("could not look for a dead kiosk's jobs: %s (%s)", error.kind, error.detail)
-                wait = RETRY_AFTER
+                # Said once while CUPS stays away, not every RETRY_AFTER seconds.
+                (log.debug if failing else log.warning)(
+                    "could not look for a dead kiosk's jobs: %s (%s)", error.kind, error.detail)
+                failing, wait = True, RETRY_AFTER
             else:
-                wait = every
+                if failing:
+                    log.info("looking for a dead kiosk's jobs again")
+                failing, wait = False, every
 
     thread = threading.Thread(target=work, name="leftover-sweep", daemon=True)
     thread.start()
