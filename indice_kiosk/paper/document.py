@@ -14,6 +14,7 @@ when the form is first shown, in a background thread (``warm_up``), never at sta
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -649,18 +650,61 @@ def render_fax(
     raise RuntimeError("the FAX page count did not settle")  # pragma: no cover - layout cannot oscillate
 
 
-def _qr_drawing(value: str, size_mm: float) -> Flowable:
-    """``value`` as a QR code, drawn by reportlab itself (black modules, 4-module quiet zone)."""
-    from reportlab.graphics.barcode.qr import QrCodeWidget
-    from reportlab.graphics.shapes import Drawing
+@functools.lru_cache(maxsize=8)
+def _qr_modules(value: str) -> tuple[tuple[int, int, int], ...]:
+    """The dark modules of ``value``'s QR code (error correction M), as (row, first column, run length):
+    reportlab's own encoder, run once per value (the value is a site setting, the same on every form)."""
+    from reportlab.graphics.barcode import qrencoder
 
-    size = size_mm * mm
-    widget = QrCodeWidget(value, barLevel="M", barWidth=size, barHeight=size, barBorder=4)
-    # The initial font matters even with no text: the renderer would otherwise select Helvetica and
-    # put an unembedded font into the PDF.
-    drawing = Drawing(size, size, initialFontName=FONT_NAME, initialFontSize=LABEL_SIZE)
-    drawing.add(widget)
-    return drawing
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.make()
+    count = code.getModuleCount()
+    runs: list[tuple[int, int, int]] = []
+    for row in range(count):
+        column = 0
+        while column < count:
+            if code.isDark(row, column):
+                first = column
+                while column < count and code.isDark(row, column):
+                    column += 1
+                runs.append((row, first, column - first))
+            else:
+                column += 1
+    return tuple(runs)
+
+
+class _QrCode(Flowable):
+    """A QR code drawn as one filled rectangle per run of dark modules, with a 4-module quiet zone.
+    reportlab's QrCodeWidget draws the same modules as a graphics tree of ~3,000 nodes, which was most of
+    a form's rendering time (bench/RESULTS.md, row 2)."""
+
+    QUIET = 4
+
+    def __init__(self, value: str, size: float) -> None:
+        super().__init__()
+        self.runs = _qr_modules(value)
+        self.count = max((row for row, _c, _n in self.runs), default=0) + 1
+        self.size = size
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.size, self.size
+
+    def draw(self) -> None:
+        canvas = self.canv
+        unit = self.size / (self.count + 2 * self.QUIET)
+        canvas.saveState()
+        canvas.setFillColor(black)
+        top = self.size - self.QUIET * unit
+        for row, first, length in self.runs:
+            canvas.rect((self.QUIET + first) * unit, top - (row + 1) * unit, length * unit, unit,
+                        stroke=0, fill=1)
+        canvas.restoreState()
+
+
+def _qr_drawing(value: str, size_mm: float) -> Flowable:
+    """``value`` as a QR code, ``size_mm`` square with its quiet zone."""
+    return _QrCode(value, size_mm * mm)
 
 
 def render_reminder(
