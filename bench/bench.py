@@ -507,11 +507,14 @@ class Pty:
         with self.lock:
             return len(self.data)
 
-    def settle(self, quiet: float = 0.3, cap: float = 10.0) -> None:
+    def settle(self, quiet: float = 0.3, cap: float = 10.0, since: float | None = None) -> None:
+        """Wait until nothing has arrived for ``quiet`` seconds -- counted from ``since`` (when the key went)
+        at the earliest: a key's first bytes can come later than the wait after it, and the quiet before the
+        key must not end its step before they do."""
         start = time.monotonic()
         while time.monotonic() - start < cap:
             with self.lock:
-                idle = time.monotonic() - self.last
+                idle = time.monotonic() - max(self.last, since or 0.0)
             if idle >= quiet and len(self.data) > 0:
                 return
             time.sleep(0.02)
@@ -568,11 +571,11 @@ def bench_terminal(server: str, queue: str, idle_window: float = IDLE_WINDOW) ->
                              (b"\r", "どれに当てはまりますか"), (b"\r", None), (b"\r", None),
                              (b"\r", "申請者の情報")):
             before = term.count
+            sent = time.monotonic()
             term.send(key)
             if heading is not None:
                 term.wait_for(heading.encode(), since=before, timeout=20)
-            time.sleep(0.1)
-            term.settle(quiet=0.3, cap=5)
+            term.settle(quiet=0.3, cap=5, since=sent)
             changes.append(term.count - before)
         out["steps"] = changes
         out["applicant_seen"] = "申請者の情報".encode() in term.data[-200000:]
@@ -626,8 +629,7 @@ def run_session_on(term: Pty) -> list[dict]:
         term.send(key)
         if marker is not None:
             term.wait_for(marker, since=before, timeout=60)
-        time.sleep(0.05)
-        term.settle(quiet=QUIET, cap=60)
+        term.settle(quiet=QUIET, cap=60, since=t0)
         with term.lock:
             steps.append({"step": name, "s": max(0.0, term.last - t0), "bytes": len(term.data) - before,
                           "screen": marker is not None})

@@ -149,6 +149,19 @@ class PtyProcess:
                 except OSError:
                     raise AssertionError(f"the terminal closed before {text!r} appeared") from None
 
+    def read_until_quiet(self, quiet: float = 0.5, timeout: float = 15.0) -> bytes:
+        """What arrives from now until nothing has for ``quiet`` seconds (counted from now at the earliest:
+        the answer to a key may start later than a short wait)."""
+        start = len(self.output)
+        last = time.monotonic()
+        deadline = last + timeout
+        while time.monotonic() - last < quiet and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                self.output += os.read(self.master, 65536)
+                last = time.monotonic()
+        return self.output[start:]
+
     def write(self, data: str) -> None:
         os.write(self.master, data.encode())
 

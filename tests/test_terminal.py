@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.pilot import PERSON, compact
-from tests.terminal import FORM_KEYS, Terminal, start_real_process
+from tests.terminal import FORM_KEYS, PtyProcess, Terminal, start_real_process
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = Path(sys.executable).parent / "indice-kiosk"
@@ -162,6 +162,29 @@ def test_screen_changes_sent_by_rows_leave_the_terminal_as_a_full_redraw_would(t
         assert terminal.styled_screen() == shown, f"after {keys}"
         seen.append(text)
     assert len(seen) == 6
+
+
+@pytest.mark.system
+def test_reading_the_rules_to_the_end_is_sent_as_one_paint(tmp_path: Path) -> None:
+    """End on consent scrolls, enables and focuses "agree" and changes the hint. Over an operator's slow
+    link every paint is a screenful of seconds: it must cost no more than the screen change that showed
+    consent (one frame). Before: three paints, 2.35 frames (bench row 8)."""
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text('[kiosk]\nlanguage = "ja"\n[cups]\nserver = "127.0.0.1:9"\n', encoding="utf-8")
+    env = {**os.environ, "TERM": "xterm-256color", "CUPS_SERVER": "127.0.0.1:9"}
+    kiosk = PtyProcess([str(COMMAND), "--config", str(settings)], env, controlling=False)
+    try:
+        kiosk.read_until("はじめる")
+        kiosk.read_until_quiet()
+        kiosk.write("\r")
+        frame = kiosk.read_until_quiet()
+        assert "パスワードの取扱いについて".encode() in frame
+        kiosk.write("\x1b[F")  # End, as xterm sends it
+        read = kiosk.read_until_quiet()
+    finally:
+        kiosk.close()
+    assert "最後まで表示しました".encode() in read  # the hint changed: the whole text was shown
+    assert len(read) <= len(frame), f"End sent {len(read)} B, the screen itself {len(frame)} B"
 
 
 @pytest.mark.system

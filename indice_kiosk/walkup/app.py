@@ -189,6 +189,19 @@ class KioskApp(App[None], inherit_bindings=False):
         # The terminal may have dropped or moved what it showed: every row is drawn again.
         self._drawn_rows.forget()
 
+    def paint_when_settled(self, delay: float = 0.05) -> None:
+        """Hold the terminal for ``delay`` seconds while a change settles over a few refreshes (a scroll,
+        then the focus's move and its styles), then paint the screen once: only the rows that changed go
+        out. Textual's own ``delay_update`` ends with a partial paint and a full one, both sent."""
+        held = ExitStack()
+        held.enter_context(self.batch_update())
+
+        def release() -> None:
+            held.close()
+            paint_in_full_once(self.screen)
+
+        self.set_timer(delay, release)
+
     def _paint_once(self, change: Callable[[], Awaitable[object]]) -> None:
         """Run ``change`` (a push or a pop) with the terminal held until the screen it shows is mounted; that
         screen is then painted once, in full.

@@ -15,7 +15,7 @@ from indice_kiosk.core import application as model
 from indice_kiosk.core.application import FIND_ID_KEYS, IDENTITY_KEYS, IdType, Problem, Route
 from indice_kiosk.core.flow import Step
 from indice_kiosk.walkup.messages import AnswerChanged, FormCompleted
-from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.walkup.steps.base import KioskScreen, leaving_button
 from indice_kiosk.widgets.form_input import FormInput, JapaneseField, KanaInput, switch_kana
 from indice_kiosk.widgets.prose import Prose
 
@@ -71,7 +71,7 @@ class ApplicantScreen(KioskScreen):
         # Outside the scrolling form, just above the buttons, so it is seen where Next was pressed.
         yield Prose("", id="form-problem", classes="problem")
         yield self.nav_buttons(
-            Button(self.t("button.back"), id="back"),
+            leaving_button(self.t("button.back"), id="back"),
             Button(self.t("button.next"), id="next", variant="primary"),
         )
         yield from self.compose_footer()

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button
+from textual.widgets.button import ButtonVariant
 
 from indice_kiosk.core.text import t
 from indice_kiosk.widgets.keybar import KeyBar
@@ -17,6 +18,16 @@ from indice_kiosk.widgets.textual_private import bind_key
 
 if TYPE_CHECKING:
     from indice_kiosk.walkup.app import KioskApp
+
+
+def leaving_button(label: str, *, id: str, variant: ButtonVariant = "default",
+                   disabled: bool = False) -> Button:
+    """A button whose press always leaves the step. It has no press effect: the next screen, drawn at
+    once, is the sign the key was taken, and the effect would be one more paint sent just before it
+    (bench row 8). Buttons that may keep the person on the step keep theirs."""
+    button = Button(label, id=id, variant=variant, disabled=disabled)
+    button.active_effect_duration = 0
+    return button
 
 
 class KioskScreen(Screen[None], inherit_bindings=False):

@@ -11,7 +11,7 @@ from textual.widgets import Button
 from indice_kiosk.core.flow import Step
 from indice_kiosk.core.text import t
 from indice_kiosk.walkup.messages import Agreed
-from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.walkup.steps.base import KioskScreen, leaving_button
 from indice_kiosk.widgets.prose import Prose
 
 RULES = ("consent.rule1", "consent.rule2", "consent.rule3", "consent.rule4", "consent.rule5")
@@ -65,9 +65,9 @@ class ConsentScreen(KioskScreen):
                 yield Prose("━" * 8, id="consent-end")
             yield Prose(self.t("consent.scroll_hint"), id="consent-hint")
         yield self.nav_buttons(
-            Button(self.t("button.back"), id="back"),
-            Button(self.t(f"{prefix}disagree"), id="disagree", variant="error"),
-            Button(self.t(f"{prefix}agree"), id="agree", variant="success", disabled=True),
+            leaving_button(self.t("button.back"), id="back"),
+            leaving_button(self.t(f"{prefix}disagree"), id="disagree", variant="error"),
+            leaving_button(self.t(f"{prefix}agree"), id="agree", variant="success", disabled=True),
         )
         yield from self.compose_footer()
 
@@ -85,11 +85,20 @@ class ConsentScreen(KioskScreen):
         if scroller.scroll_y >= scroller.max_scroll_y - 0.5:
             agree = self.query_one("#agree", Button)
             if agree.disabled:
+                # The scroll, the focus's move and the new hint reach the terminal as one paint, not three
+                # (about a screenful each over a slow SSH link; bench row 9).
+                self.kiosk.paint_when_settled()
                 self.read_to_end = True
                 agree.disabled = False
-                agree.focus()  # the next thing to do; Enter now agrees
+                # The next thing to do; Enter now agrees. Focused at once (Widget.focus would wait a
+                # refresh): everything this scroll changes reaches the terminal as one paint.
+                self.set_focus(agree, scroll_visible=False)
                 self.refresh_bindings()
-                self.query_one("#consent-hint", Prose).update(self.t("consent.read_hint"))
+                hint = self.query_one("#consent-hint", Prose)
+                # The shorter hint keeps the longer one's height: the text above would otherwise move up a
+                # row and every row of the screen be sent again (seconds over a slow SSH link).
+                hint.styles.min_height = hint.size.height
+                hint.update(self.t("consent.read_hint"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -11,7 +11,7 @@ from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
 from indice_kiosk.cups.delivery import Outcome
-from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.walkup.steps.base import KioskScreen, leaving_button
 from indice_kiosk.widgets.prose import Prose
 
 
@@ -37,7 +37,7 @@ class GuidanceScreen(KioskScreen):
             yield Prose(self.t("guidance.ncd.body"))
             yield Prose("", id="guidance-status")
         yield self.nav_buttons(
-            Button(self.t("button.back"), id="back"),
+            leaving_button(self.t("button.back"), id="back"),
             Button(self.t("guidance.print"), id="print-guidance"),
             Button(self.t("guidance.finish"), id="finish", variant="primary"),
         )

@@ -10,7 +10,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
-from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.walkup.steps.base import KioskScreen, leaving_button
 from indice_kiosk.widgets.prose import Prose
 
 
@@ -55,8 +55,8 @@ class ReviewScreen(KioskScreen):
         # On a small terminal the last rows are below the edge while the focus is already on Print.
         yield Prose(self.t("review.more_below"), id="review-more", classes="more-below")
         yield self.nav_buttons(
-            Button(self.t("review.edit"), id="edit"),
-            Button(self.t(f"review.confirm.{self.mode}"), id="confirm", variant="primary"),
+            leaving_button(self.t("review.edit"), id="edit"),
+            leaving_button(self.t(f"review.confirm.{self.mode}"), id="confirm", variant="primary"),
         )
         yield from self.compose_footer()
 

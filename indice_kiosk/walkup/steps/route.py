@@ -14,7 +14,7 @@ from textual.widgets import Button, RadioButton, RadioSet
 from indice_kiosk.core.application import IdType, Route
 from indice_kiosk.core.flow import Step
 from indice_kiosk.walkup.messages import RouteChosen
-from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.walkup.steps.base import KioskScreen, leaving_button
 from indice_kiosk.widgets.prose import Prose, wrap
 
 
@@ -95,7 +95,7 @@ class RouteScreen(KioskScreen):
                     yield ChoiceButton(self.t("id_type.group"), self.t("id_type.group.hint"),
                                        id="id-group", value=self.id_type is IdType.GROUP)
         yield self.nav_buttons(
-            Button(self.t("button.back"), id="back"),
+            leaving_button(self.t("button.back"), id="back"),
             Button(self.t("button.next"), id="next", variant="primary"),
         )
         yield from self.compose_footer()

@@ -13,7 +13,7 @@ from textual.widgets import Button
 from indice_kiosk.core.flow import Step
 from indice_kiosk.cups.delivery import FAX, PRINT, Outcome, Progress
 from indice_kiosk.walkup.messages import ChannelDelivered, Delivering, PrintInstead
-from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.walkup.steps.base import KioskScreen, leaving_button
 from indice_kiosk.widgets.prose import Prose
 
 # Messages that have a FAX wording of their own; every fault reads the same for both, after the channel name.
@@ -50,7 +50,7 @@ class SendScreen(KioskScreen):
             yield Prose(self.t("send.rendering"), id="send-status")
             yield Prose("", id="send-hint", classes="note")
         yield self.nav_buttons(
-            Button(self.t("button.back"), id="back"),
+            leaving_button(self.t("button.back"), id="back"),
             Button(self.t("send.retry"), id="retry", variant="warning"),
             Button(self.t("send.print_instead"), id="print-instead"),
             Button(self.t("send.next"), id="next", variant="success"),
