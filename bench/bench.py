@@ -943,13 +943,14 @@ def load_row(rows: list, notes: list[str]) -> None:
         f"10: bench/load.py. {m['kiosks']} headless kiosk processes (KioskApp, keys as the terminal sends "
         f"them, print+fax mode) fill the form, wait for one another at review, then all send at once: "
         f"{m['jobs']} jobs over {m['rounds']} rounds, each round followed by {m['kiosks']} `lp` clients at "
-        f"once (print job then FAX job each, followed every 10 ms on one connection); figures are medians of "
-        f"the rounds' p50/p95 (per round: {m['per_round']}). Jobs lost (not completed, or a person's "
-        f"canary not received exactly once per channel): {m['lost']}; job ids followed or purged by a "
-        f"kiosk that did not send them: {m['wrong_kiosk']}; each kiosk also ran the start-up sweep for a "
-        f"dead kiosk's jobs (all alive: it took none). cupsd's open connections, sampled every 20 ms: peak "
-        f"{m['kiosk_peak_connections']} with the kiosks, {m['lp_peak_connections']} with lp. Submit alone "
-        f"(Create-Job + document) p50 {m['submit_p50']:.2f} s. Outcomes: {m['outcomes']}.")
+        f"once (print job then FAX job each, the same two documents as a kiosk's: the application, then the "
+        f"cover sheet + application with the number; followed every 10 ms on one connection); figures are "
+        f"medians of the rounds' p50/p95 (per round: {m['per_round']}). Jobs lost (not completed, or a "
+        f"person's canary not received exactly once per channel): {m['lost']}; job ids followed or purged "
+        f"by a kiosk that did not send them: {m['wrong_kiosk']}; each kiosk also ran the start-up "
+        f"sweep for a dead kiosk's jobs (all alive: it took none). cupsd's open connections, sampled every "
+        f"20 ms: peak {m['kiosk_peak_connections']} with the kiosks, {m['lp_peak_connections']} with lp. "
+        f"Submit alone (Create-Job + document) p50 {m['submit_p50']:.2f} s. Outcomes: {m['outcomes']}.")
 
 
 def rss_row(rows: list, notes: list[str], rss_proc: subprocess.Popen) -> None:

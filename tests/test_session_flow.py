@@ -186,6 +186,28 @@ async def test_english_session_messages(config: Config) -> None:
         assert "Please fill this in" in shown(line)
 
 
+async def test_review_says_more_below_until_the_end_is_shown_and_nothing_moves(config: Config) -> None:
+    app = new_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, PERSON)
+        await submit_form(pilot)
+        await pilot.resize_terminal(80, 18)  # a short terminal: the answers run past its bottom
+        await pilot.pause()
+        more = app.screen.query_one("#more-below")
+        body = app.screen.query_one("#body")
+        assert body.max_scroll_y > 0
+        assert more.visible and "下に続きがあります" in shown(more)
+        height = body.size.height
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await wait_for(pilot, lambda: not more.visible)
+        # The line keeps its place when hidden: the rows above it stay put (a slow link resends moved rows).
+        assert body.size.height == height
+        await pilot.press("up")
+        await wait_for(pilot, lambda: more.visible)
+
+
 async def test_edit_from_review_keeps_every_answer(config: Config) -> None:
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:

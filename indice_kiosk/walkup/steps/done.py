@@ -7,14 +7,13 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Checkbox
 
 from indice_kiosk.core.application import IdType
 from indice_kiosk.core.flow import Step
 from indice_kiosk.cups.delivery import FAX, PRINT, Outcome
-from indice_kiosk.walkup.steps.base import KioskScreen
+from indice_kiosk.walkup.steps.base import ScrolledStep
 from indice_kiosk.widgets.dialogs import ConfirmScreen
 from indice_kiosk.widgets.prose import Prose
 
@@ -31,17 +30,10 @@ class Tick(Checkbox):
         self.refresh()
 
 
-class DoneScreen(KioskScreen):
+class DoneScreen(ScrolledStep):
     FIRST_FOCUS = "Checkbox, #finish"
     KEYS: ClassVar = [("f10", "finish", "done.finish")]
     HAS_START_OVER = False
-    BINDINGS: ClassVar = [
-        *KioskScreen.BINDINGS,
-        Binding("down", "scroll_body(1)", show=False),
-        Binding("up", "scroll_body(-1)", show=False),
-        Binding("pagedown", "scroll_body(10)", show=False),
-        Binding("pageup", "scroll_body(-10)", show=False),
-    ]
 
     @classmethod
     def step_id(cls) -> str:
@@ -87,23 +79,9 @@ class DoneScreen(KioskScreen):
                 yield Prose(f"・ {self.t(f'after.{key}')}", id=f"after-{key}", classes="checklist-item -info")
             yield Prose(self.t("after.page", url=config.umin.page), id="after-page", classes="checklist-item")
         # At 80x24 the note on the new password is below the checklist, where Tab never scrolls to.
-        yield Prose(self.t("review.more_below"), id="done-more", classes="more-below")
+        yield self.compose_more_below()
         yield self.nav_buttons(Button(self.t("done.finish"), id="finish", variant="primary"))
         yield from self.compose_footer()
-
-    def on_mount(self) -> None:
-        self.focus_first()
-        body = self.query_one("#body", VerticalScroll)
-        self.watch(body, "scroll_y", self._update_more, init=False)
-        self.call_after_refresh(self._update_more)
-
-    def _update_more(self, _value: float | None = None) -> None:
-        body = self.query_one("#body", VerticalScroll)
-        self.query_one("#done-more").display = body.scroll_y < body.max_scroll_y - 0.5
-
-    def action_scroll_body(self, lines: int) -> None:
-        body = self.query_one("#body", VerticalScroll)
-        body.scroll_to(y=body.scroll_y + lines, animate=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

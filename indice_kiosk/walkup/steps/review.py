@@ -5,25 +5,17 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
-from indice_kiosk.walkup.steps.base import KioskScreen, leaving_button
+from indice_kiosk.walkup.steps.base import ScrolledStep, leaving_button
 from indice_kiosk.widgets.prose import Prose
 
 
-class ReviewScreen(KioskScreen):
+class ReviewScreen(ScrolledStep):
     FIRST_FOCUS = "#confirm"
     KEYS: ClassVar = [("escape", "back", "review.edit"), ("f10", "confirm", "review.confirm.print")]
-    BINDINGS: ClassVar = [
-        *KioskScreen.BINDINGS,
-        Binding("down", "scroll_body(1)", show=False),
-        Binding("up", "scroll_body(-1)", show=False),
-        Binding("pagedown", "scroll_body(10)", show=False),
-        Binding("pageup", "scroll_body(-10)", show=False),
-    ]
 
     @classmethod
     def step_id(cls) -> str:
@@ -53,26 +45,12 @@ class ReviewScreen(KioskScreen):
                     yield Prose(label, classes="review-label")
                     yield Prose(value or self.t("review.empty"), classes="review-value")
         # On a small terminal the last rows are below the edge while the focus is already on Print.
-        yield Prose(self.t("review.more_below"), id="review-more", classes="more-below")
+        yield self.compose_more_below()
         yield self.nav_buttons(
             leaving_button(self.t("review.edit"), id="edit"),
             leaving_button(self.t(f"review.confirm.{self.mode}"), id="confirm", variant="primary"),
         )
         yield from self.compose_footer()
-
-    def on_mount(self) -> None:
-        self.focus_first()
-        body = self.query_one("#body", VerticalScroll)
-        self.watch(body, "scroll_y", self._update_more, init=False)
-        self.call_after_refresh(self._update_more)
-
-    def _update_more(self, _value: float | None = None) -> None:
-        body = self.query_one("#body", VerticalScroll)
-        self.query_one("#review-more").display = body.scroll_y < body.max_scroll_y - 0.5
-
-    def action_scroll_body(self, lines: int) -> None:
-        body = self.query_one("#body", VerticalScroll)
-        body.scroll_to(y=body.scroll_y + lines, animate=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -159,6 +159,9 @@ class SendScreen(KioskScreen):
             self.refresh_bindings()
 
     def _channel_ended(self, channel: str, outcome: Outcome) -> None:
+        # The log line, the heading, the status and the buttons change in the next moments (``_finished``
+        # follows at once): one paint for all of them, not one for each (bench row 9, print step).
+        self.kiosk.paint_when_settled()
         if outcome.ok:
             self.delivered.add(channel)
             self.post_message(ChannelDelivered(channel))
@@ -185,15 +188,16 @@ class SendScreen(KioskScreen):
         heading = done if outcome.ok else failed
         self.query_one("#send-heading", Prose).update(self.t(heading))
         self.refresh_bindings()
+        # Focused at once (Widget.focus waits a refresh, and its paint would come on its own).
         if outcome.ok:
             self.query_one("#next", Button).display = True
-            self.query_one("#next", Button).focus()
+            self.set_focus(self.query_one("#next", Button), scroll_visible=False)
         else:
             self.query_one("#send-hint", Prose).update(self.t("send.answers_kept"))
             for button_id in ("#retry", "#back"):
                 self.query_one(button_id, Button).display = True
             self.query_one("#print-instead", Button).display = self.failed_channel == FAX
-            self.query_one("#retry", Button).focus()
+            self.set_focus(self.query_one("#retry", Button), scroll_visible=False)
 
     # --- keys and buttons ------------------------------------------------------------------------
 
