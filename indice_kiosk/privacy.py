@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from indice_kiosk.widgets.prose import Prose
 
@@ -19,8 +19,19 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
 
+@runtime_checkable
+class HoldsAnswers(Protocol):
+    """A screen that keeps something of the person outside its widgets (the form: its copy of the answers)."""
+
+    def forget_person(self) -> None: ...
+
+
 def scrub(screen: Screen[object]) -> None:
     """Empty every field and every text a screen shows: what a person typed must not outlive the wipe."""
+    # Textual can keep a removed screen alive for good (a repaint timer it made after the screen closed
+    # holds it), and with it whatever the screen held: measured, the form's answers outlived the wipe so.
+    if isinstance(screen, HoldsAnswers):
+        screen.forget_person()
     # The form's widgets, imported when the form is first shown (not at start-up).
     from textual.widgets import Checkbox, Input, OptionList
 
@@ -81,3 +92,4 @@ def forget_drawn_text() -> int:
     for cache in caches:
         cache.cache_clear()
     return len(caches)
+
