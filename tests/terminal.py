@@ -165,6 +165,17 @@ class PtyProcess:
     def write(self, data: str) -> None:
         os.write(self.master, data.encode())
 
+    def drain(self, seconds: float) -> None:
+        """Read what the program writes for ``seconds`` (a terminal nobody reads blocks it)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.output += os.read(self.master, 65536)
+                except OSError:
+                    return
+
     def pending(self) -> int:
         """Bytes the program wrote that nobody has read."""
         return struct.unpack("i", fcntl.ioctl(self.master, termios.FIONREAD, b"\0\0\0\0"))[0]

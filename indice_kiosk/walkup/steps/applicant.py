@@ -38,6 +38,10 @@ class ApplicantScreen(KioskScreen):
             # Who checked is, by default, the operator at the keyboard.
             self.answers["identity_checked_by"] = session.operator
 
+    def forget_person(self) -> None:
+        """Called by the wipe (privacy.scrub): the answers held here go with the session's."""
+        self.answers.clear()
+
     @classmethod
     def step_id(cls) -> str:
         return Step.APPLICANT
