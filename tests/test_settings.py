@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from textual.app import App
-from textual.widgets import Input, Select
+from textual.widgets import Button, Input, Select
 
 from indice_kiosk.console.settings import SettingsScreen, field_id
 from indice_kiosk.core import config as kiosk_config
@@ -534,3 +534,39 @@ async def test_a_settings_field_keeps_its_value_when_typed_into(toml: Path) -> N
         await pilot.pause()
         await pilot.press("3")
         assert field.value == "事務局 内線 123"
+
+
+async def test_leaving_with_unsaved_edits_asks_first_and_keeps_them(toml: Path) -> None:
+    """#14.9: Esc left the form with unsaved (even invalid) edits and said nothing."""
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-fax-number", "abc")  # invalid, never saved
+        await type_into(pilot, "set-project-contact", "事務局 内線 9")
+        for leave in ("escape", "#close"):
+            if leave == "escape":
+                await pilot.press("escape")
+            else:
+                await click(pilot, leave)
+            await pilot.pause()
+            dialog = app.screen
+            assert dialog.id == "confirm"
+            assert dialog.query_one("#confirm-question", Prose).text == t("ja", "settings.confirm.discard")
+            assert str(dialog.query_one("#confirm-no", Button).label) == t("ja", "settings.confirm.keep")
+            yes = dialog.query_one("#confirm-yes", Button)
+            assert str(yes.label) == t("ja", "settings.confirm.discard_yes")
+            # Keep editing: the click, or Esc on the question itself.
+            if leave == "escape":
+                await pilot.press("escape")
+            else:
+                await click(pilot, "#confirm-no")
+            await pilot.pause()
+            assert app.screen.id == "settings" and not app.settings_closed
+            assert app.screen.query_one("#set-fax-number", Input).value == "abc"
+            assert app.screen.query_one("#set-project-contact", Input).value == "事務局 内線 9"
+        await pilot.press("escape")
+        await pilot.pause()
+        await click(pilot, "#confirm-yes")
+        assert app.settings_closed and app.screen.id != "settings"
+    assert toml.read_bytes() == before and not backup_path(toml).exists()

@@ -22,6 +22,7 @@ from indice_kiosk.core.settings import (
     text_value,
 )
 from indice_kiosk.core.text import LANGS, t
+from indice_kiosk.widgets.dialogs import ConfirmScreen
 from indice_kiosk.widgets.prose import Prose
 from indice_kiosk.widgets.textual_private import bind_key
 
@@ -85,6 +86,7 @@ class SettingsScreen(Screen[None]):
         self.lang = lang if lang in LANGS else "ja"
         self.store = SettingsStore()
         self.snapshot: Snapshot | None = None
+        self._empty_form: dict[str, str] = {}
         bind_key(self, "ctrl+s", "save", self.t("settings.save"))
         bind_key(self, "escape", "close", self.t("settings.close"))
 
@@ -126,6 +128,7 @@ class SettingsScreen(Screen[None]):
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = False  # steady: a blink is a repaint to send over SSH twice a second
+        self._empty_form = self.form_values()
         self.reload()
 
     # --- values in and out of the form ---
@@ -155,6 +158,12 @@ class SettingsScreen(Screen[None]):
             return {}
         config = self.snapshot.config
         return {key: value for key, value in self.form_values().items() if value != text_value(config, key)}
+
+    def unsaved(self) -> bool:
+        """Whether leaving now would lose something typed (also when the file could not be loaded)."""
+        if self.snapshot is None:
+            return self.form_values() != self._empty_form
+        return bool(self.changes())
 
     def _show_errors(self, problems: dict[str, ConfigError]) -> None:
         for key in EDITABLE:
@@ -224,6 +233,22 @@ class SettingsScreen(Screen[None]):
         self._status(self.t("settings.saved", bak=backup_path(self.path).name))
 
     def action_close(self) -> None:
+        if self.app.screen is not self:
+            return  # a question is already open over the form
+        if not self.unsaved():
+            self._leave()
+            return
+
+        def answered(discard: bool | None) -> None:
+            # Keeping on editing changes nothing: the fields still hold what was typed.
+            if discard:
+                self._leave()
+
+        self.app.push_screen(ConfirmScreen(self.t("settings.confirm.discard"), self.lang,
+                                           yes_key="settings.confirm.discard_yes",
+                                           no_key="settings.confirm.keep"), answered)
+
+    def _leave(self) -> None:
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.dismiss(None)
         else:
