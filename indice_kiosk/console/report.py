@@ -50,6 +50,7 @@ class JobRow:
     state: str  # pending | held | processing | stopped | canceled | aborted | completed
     created: str  # local HH:MM:SS, "" if unknown
     completed: str  # local HH:MM:SS, "" while not finished
+    title: str = ""  # one of the kiosk's generic titles (jobs.KIOSK_TITLES): never a person's data
 
     @property
     def finished(self) -> bool:
@@ -136,14 +137,15 @@ def recent_jobs(
     wanted = set(queues)
     rows: list[JobRow] = []
     for job in sorted(printing.list_jobs(target), key=lambda j: j["job_id"], reverse=True):
-        if jobs.split_job_name(job["name"])[0] not in KIOSK_JOB_NAMES or job["queue"] not in wanted:
+        title = jobs.split_job_name(job["name"])[0]
+        if title not in KIOSK_JOB_NAMES or job["queue"] not in wanted:
             continue
         try:
             state = JobState(job["state"]).name.lower()
         except ValueError:
             state = "unknown"
         rows.append(JobRow(job["job_id"], job["queue"], state, _clock(job["created"], tz),
-                           _clock(job["completed"], tz)))
+                           _clock(job["completed"], tz), title))
         if len(rows) >= limit:
             break
     return rows
