@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 import subprocess
@@ -570,3 +571,67 @@ async def test_leaving_with_unsaved_edits_asks_first_and_keeps_them(toml: Path) 
         await click(pilot, "#confirm-yes")
         assert app.settings_closed and app.screen.id != "settings"
     assert toml.read_bytes() == before and not backup_path(toml).exists()
+
+
+def english_words(text: str, *allowed: str) -> list[str]:
+    """The English words in ``text`` (runs of 3+ ASCII letters) once ``allowed`` (paths) are cut out."""
+    for part in allowed:
+        text = text.replace(part, " ")
+    return [word for word in re.findall(r"[A-Za-z]{3,}", text) if word not in ("TOML", "UTF")]
+
+
+async def test_a_file_that_is_not_toml_is_named_in_japanese_with_its_line(toml: Path) -> None:
+    """#14.9: the TOML parser's English ("Invalid value (at line 2, column 9)") reached the operator."""
+    toml.write_text("[cups]\nqueue = \n", encoding="utf-8")
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        text = status(app)
+        assert text.startswith(t("ja", "settings.load_error", problem=f"{toml}: "))
+        assert "2 行目" in text and "TOML として読めません" in text
+        assert english_words(text, str(toml)) == []
+        # What was typed into the empty form is not dropped on the way out either.
+        await type_into(pilot, "set-cups-queue", "ward-3")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.id == "confirm"
+
+
+async def test_a_settings_path_that_is_a_directory_is_named_in_japanese(tmp_path: Path) -> None:
+    app = Host(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        text = status(app)
+        assert t("ja", "oserror.EISDIR") in text
+        assert english_words(text, str(tmp_path)) == []
+
+
+async def test_a_save_the_system_refuses_is_said_in_japanese(toml: Path) -> None:
+    """A real refusal (the .bak's place holds a directory, so os.replace fails with EISDIR), said in the
+    operator's language and naming the file the system refused, not the temporary file."""
+    backup_path(toml).mkdir()
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-fax-dial_prefix", "0")
+        await click(pilot, "#save")
+        text = status(app)
+        assert text == t("ja", "settings.write_error",
+                         problem=f"{backup_path(toml)}: " + t("ja", "oserror.EISDIR"))
+        assert english_words(text, str(backup_path(toml))) == []
+    assert toml.read_bytes() == before
+
+
+@pytest.mark.parametrize("text", ["[cups]\nqueue = \n", "[cups\n", 'a = "x', "[fax]\nnumber = 1 2\n"])
+def test_not_toml_names_the_line_in_both_languages(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        kiosk_config.load(path)
+    assert caught.value.code == "not_toml"
+    line = caught.value.params["line"]
+    assert isinstance(line, int) and 1 <= line <= text.count("\n") + 1
+    japanese = caught.value.text("ja")
+    assert f"{line} 行目" in japanese and english_words(japanese, str(path)) == []
+    assert "not valid TOML" in caught.value.text("en")  # with the parser's own words

@@ -21,7 +21,7 @@ from indice_kiosk.core.settings import (
     backup_path,
     text_value,
 )
-from indice_kiosk.core.text import LANGS, t
+from indice_kiosk.core.text import LANGS, os_error, t
 from indice_kiosk.widgets.dialogs import ConfirmScreen
 from indice_kiosk.widgets.prose import Prose
 from indice_kiosk.widgets.textual_private import bind_key
@@ -225,9 +225,11 @@ class SettingsScreen(Screen[None]):
             self._status(self.t("settings.write_error", problem=error.text(self.lang)))
             return
         except OSError as error:
-            # The file the OS refused, not only its words ("No such file or directory" alone misleads).
-            where = f"{error.filename}: " if error.filename else ""
-            self._status(self.t("settings.write_error", problem=where + (error.strerror or str(error))))
+            # The file the OS refused, not only its words ("No such file or directory" alone misleads); of
+            # a rename, the file it was to replace (the source is only a temporary file).
+            refused = error.filename2 or error.filename
+            where = f"{refused}: " if refused else ""
+            self._status(self.t("settings.write_error", problem=where + os_error(self.lang, error)))
             return
         self._fill(snapshot)
         self._status(self.t("settings.saved", bak=backup_path(self.path).name))

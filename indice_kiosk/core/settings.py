@@ -265,7 +265,7 @@ def _read(path: Path) -> bytes:
     except FileNotFoundError:
         raise ConfigError(path, "-", "not_found") from None
     except OSError as error:
-        raise ConfigError(path, "-", "unreadable", detail=error.strerror or str(error)) from None
+        raise ConfigError(path, "-", "unreadable", detail=error) from None
 
 
 def _check_writable(path: Path, real: Path) -> None:

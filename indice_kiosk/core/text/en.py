@@ -478,6 +478,17 @@ TEXT: dict[str, str] = {
         "cannot be saved: {user} may not write this file (owner {owner}, group {group}, mode {mode})"
     ),
     "config.unreadable": "cannot be read: {detail}",
+    # --- what the system refused (reading and writing the settings file) ---
+    "oserror.ENOENT": "no such file or directory",
+    "oserror.EACCES": "permission denied",
+    "oserror.EPERM": "operation not permitted",
+    "oserror.ENOSPC": "no space left on the disk",
+    "oserror.EDQUOT": "disk quota exceeded",
+    "oserror.EROFS": "read-only file system",
+    "oserror.EISDIR": "a directory, not a file",
+    "oserror.ENOTDIR": "part of the path is not a directory",
+    "oserror.EIO": "input/output error (the disk may be failing)",
+    "oserror.other": "{strerror} ({name}, errno {number})",
     # --- Japanese input in the form ---
     "key.kana": "かな/ABC",
     "kana.switch_on": "かな",

@@ -466,7 +466,7 @@ TEXT: dict[str, str] = {
     "config.unknown_key_known": "知らない項目です（使えるもの：{known}）",
     "config.unknown_key": "知らない項目です",
     "config.not_found": "ファイルがありません",
-    "config.not_toml": "TOML として読めません：{detail}",
+    "config.not_toml": "TOML として読めません（{line} 行目、{column} 文字目）",
     "config.not_utf8": "UTF-8 のテキストではありません",
     "config.dir_not_writable": (
         "保存できません：{user} はディレクトリ {dir}（所有者 {owner}、グループ {group}、モード {mode}）に"
@@ -477,6 +477,17 @@ TEXT: dict[str, str] = {
         "保存できません：{user} はこのファイル（所有者 {owner}、グループ {group}、モード {mode}）に書き込めません"
     ),
     "config.unreadable": "読めません：{detail}",
+    # --- OS が拒んだとき（設定ファイルの読み書き） ---
+    "oserror.ENOENT": "ファイルまたはディレクトリがありません",
+    "oserror.EACCES": "権限がありません",
+    "oserror.EPERM": "この操作は許可されていません",
+    "oserror.ENOSPC": "ディスクに空きがありません",
+    "oserror.EDQUOT": "ディスク使用量の上限（クォータ）に達しています",
+    "oserror.EROFS": "読み取り専用のファイルシステムです",
+    "oserror.EISDIR": "ファイルではなくディレクトリです",
+    "oserror.ENOTDIR": "パスの途中にディレクトリでないものがあります",
+    "oserror.EIO": "入出力エラーです（ディスクの故障かもしれません）",
+    "oserror.other": "OS のエラーです（{name}、番号 {number}）",
     # --- 日本語入力（フォーム） ---
     "key.kana": "かな/ABC",
     "kana.switch_on": "かな",
