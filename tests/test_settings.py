@@ -30,6 +30,7 @@ from indice_kiosk.core.settings import (
 )
 from indice_kiosk.core.text import t
 from indice_kiosk.widgets.prose import Prose
+from tests.pilot import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "kiosk.toml"
@@ -418,6 +419,13 @@ async def type_into(pilot, widget_id: str, text: str) -> None:
     await pilot.press(*text)
 
 
+async def saved_or_refused(pilot, key: str = "") -> None:
+    """Save, and wait for CUPS's answer about the queues to be on screen."""
+    await click(pilot, "#save")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "confirm" or (key and error_under(pilot.app, key))
+                   or status(pilot.app).startswith(("保存しました", "Saved")), timeout=20)
+
+
 async def test_screen_shows_the_file_and_a_bad_fax_number_under_its_field(toml: Path) -> None:
     before = toml.read_bytes()
     app = Host(toml)
@@ -458,7 +466,11 @@ async def test_screen_saves_a_valid_edit(toml: Path) -> None:
                                                      + t("ja", "config.fax_agreement"))
         assert toml.read_text(encoding="utf-8") == before
         await type_into(pilot, "set-fax-agreement", "UMIN 合意 2026-03")
-        await click(pilot, "#save")
+        # The FAX queue comes into use, and this file's CUPS ($CUPS_SERVER, the discard port) cannot be
+        # asked whether it exists: saved because the operator says so.
+        await saved_or_refused(pilot)
+        await click(pilot, "#confirm-yes")
+        await wait_for(pilot, lambda: status(app).startswith("保存しました"))
         assert status(app) == "保存しました（以前の内容は kiosk.toml.bak）"
         assert not error_under(app, "fax.number")
         config = kiosk_config.load(toml)
@@ -635,3 +647,65 @@ def test_not_toml_names_the_line_in_both_languages(tmp_path: Path, text: str) ->
     japanese = caught.value.text("ja")
     assert f"{line} 行目" in japanese and english_words(japanese, str(path)) == []
     assert "not valid TOML" in caught.value.text("en")  # with the parser's own words
+
+
+# --- the queues are checked against CUPS on save ---------------------------------------------------
+
+
+def naming_server(toml: Path, server: str) -> Path:
+    """The file names its CUPS server, as a site's kiosk.toml does (and a short timeout)."""
+    text = toml.read_text(encoding="utf-8").replace('server = ""', f'server = "{server}"')
+    toml.write_text(text.replace("timeout = 10.0", "timeout = 5.0"), encoding="utf-8")
+    return toml
+
+
+async def test_a_queue_cups_does_not_have_is_refused_naming_it(toml: Path, private_cups) -> None:
+    """#14.9: cups.queue and fax.queue were saved without asking CUPS whether they exist."""
+    naming_server(toml, private_cups.server)
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-cups-queue", "no-such-queue")
+        await saved_or_refused(pilot, "cups.queue")
+        assert error_under(app, "cups.queue") == (
+            t("ja", "settings.label.cups.queue") + "："
+            + t("ja", "config.no_such_queue", queue="no-such-queue", server=private_cups.server))
+        assert "no-such-queue" in status(app)
+        assert toml.read_bytes() == before
+        # A FAX mode brings the FAX queue into use: it is checked too.
+        app.screen.query_one("#set-delivery-mode", Select).value = "print+fax"
+        await type_into(pilot, "set-fax-agreement", "UMIN 合意 2026-03")
+        await type_into(pilot, "set-fax-queue", "no-fax-here")
+        await type_into(pilot, "set-cups-queue", private_cups.queue)
+        await saved_or_refused(pilot, "fax.queue")
+        assert "no-fax-here" in error_under(app, "fax.queue") and not error_under(app, "cups.queue")
+        assert toml.read_bytes() == before
+        # The queues CUPS has: saved.
+        await type_into(pilot, "set-fax-queue", private_cups.fax_queue)
+        await saved_or_refused(pilot)
+        assert status(app) == "保存しました（以前の内容は kiosk.toml.bak）"
+    config = kiosk_config.load(toml)
+    assert (config.cups.queue, config.fax.queue) == (private_cups.queue, private_cups.fax_queue)
+
+
+async def test_a_queue_saved_while_cups_is_away_is_the_operators_choice(toml: Path) -> None:
+    """CUPS cannot be asked: the form says so and saves only if the operator says so."""
+    naming_server(toml, "127.0.0.1:9")  # the discard port: refused at once
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-cups-queue", "ward-3")
+        await saved_or_refused(pilot)
+        assert app.screen.query_one("#confirm-question", Prose).text == t(
+            "ja", "settings.confirm.unchecked", server="127.0.0.1:9", queues="ward-3")
+        await pilot.press("escape")  # no: nothing is saved, nothing typed is lost
+        await pilot.pause()
+        assert app.screen.id == "settings" and status(app) == t("ja", "settings.not_saved")
+        assert app.screen.query_one("#set-cups-queue", Input).value == "ward-3"
+        assert toml.read_bytes() == before
+        await saved_or_refused(pilot)
+        await click(pilot, "#confirm-yes")
+        await wait_for(pilot, lambda: status(app).startswith("保存しました"))
+    assert kiosk_config.load(toml).cups.queue == "ward-3"

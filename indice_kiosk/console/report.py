@@ -98,6 +98,21 @@ def server_report(config: Config) -> tuple[bool, list[QueueReport], str]:
     return True, reports, ""
 
 
+def missing_queues(server: str | None, queues: Iterable[str], *, timeout: float) -> list[str]:
+    """Which of ``queues`` the CUPS server ``server`` does not have.
+
+    Raises PrintError when CUPS cannot say (unreachable, or it refused to answer)."""
+    missing: list[str] = []
+    for queue in queues:
+        try:
+            printing.queue_info(PrintTarget(server=server, queue=queue, timeout=timeout))
+        except PrintError as error:
+            if error.kind != "no-queue":
+                raise
+            missing.append(queue)
+    return missing
+
+
 def print_test_page(
     target: PrintTarget,
     pdf: bytes,

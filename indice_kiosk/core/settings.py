@@ -120,6 +120,10 @@ class SettingsStore:
                     return problems
                 del pending[error.key]  # look for the next problem without this one
 
+    def preview(self, path: Path, snapshot: Snapshot, changes: Mapping[str, object]) -> Config:
+        """The settings ``changes`` would give (``ConfigError`` as ``save`` would). Nothing is written."""
+        return self._intended(path, snapshot, changes)[1]
+
     def save(self, path: Path, snapshot: Snapshot, changes: Mapping[str, object]) -> Config:
         return self.save_snapshot(path, snapshot, changes).config
 
