@@ -589,7 +589,30 @@ def english_words(text: str, *allowed: str) -> list[str]:
     """The English words in ``text`` (runs of 3+ ASCII letters) once ``allowed`` (paths) are cut out."""
     for part in allowed:
         text = text.replace(part, " ")
-    return [word for word in re.findall(r"[A-Za-z]{3,}", text) if word not in ("TOML", "UTF")]
+    names = ("TOML", "UTF", "CUPS", "FAX", "UMIN", "PDF")  # what the Japanese texts call them too
+    return [word for word in re.findall(r"[A-Za-z]{3,}", text) if word not in names]
+
+
+async def test_every_wrong_value_is_said_in_japanese(toml: Path) -> None:
+    """A guard for #14.9: bad queue names, numbers and the rest, each under its field in the operator's
+    language (label and problem), nothing in English but the key and the value typed."""
+    bad = {"cups.queue": "ward 3", "fax.queue": "a/b", "fax.number": "abc", "fax.dial_prefix": "00000",
+           "fax.agreement": "", "kiosk.idle_timeout": "1e3", "document.font": ""}
+    app = Host(toml)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#set-delivery-mode", Select).value = "fax"
+        for key, value in bad.items():
+            await type_into(pilot, field_id(key), value)
+        await click(pilot, "#save")
+        assert status(app) == t("ja", "settings.invalid")
+        for key, value in bad.items():
+            shown = error_under(app, key)
+            assert shown.startswith(t("ja", f"settings.label.{key}") + "："), key
+            assert english_words(shown, key, repr(value)) == [], (key, shown)
+        await type_into(pilot, "set-kiosk-idle_timeout", "10")
+        await click(pilot, "#save")
+        assert error_under(app, "kiosk.idle_timeout").endswith("30 秒以上にしてください")
 
 
 async def test_a_file_that_is_not_toml_is_named_in_japanese_with_its_line(toml: Path) -> None:
