@@ -23,6 +23,7 @@ from indice_kiosk.console import report as operator
 from indice_kiosk.console.app import ConsoleApp, ConsoleScreen
 from indice_kiosk.core.config import Config, CupsSettings, DeliverySettings, FaxSettings
 from indice_kiosk.core.jobs import PrintTarget
+from indice_kiosk.core.text import t
 from indice_kiosk.cups import client as printing
 from indice_kiosk.cups.client import JobState, PrintError
 from tests.pilot import PERSON, pdf_text, sent_title, shown, wait_for
@@ -73,7 +74,7 @@ async def pick(pilot: Pilot, table: str, key: str) -> None:
 
 
 async def act(pilot: Pilot, button: str) -> tuple[str, bool, str]:
-    screen = console(pilot)
+    screen = pilot.app.console_screen  # type: ignore[attr-defined]  # the button may be on a question over it
     screen.last_result = None
     await pilot.click(button)
     await wait_for(pilot, lambda: screen.last_result is not None)
@@ -222,7 +223,9 @@ async def test_pending_job_on_a_paused_queue_is_cancelled(config: Config, privat
             await refresh_until(pilot, lambda: has_row(pilot, "#jobs", key))
             assert row(pilot, "#jobs", key)[2] == "pending"
             await pick(pilot, "#jobs", key)
-            assert await act(pilot, "#cancel-job") == ("console.action.cancel", True, "done")
+            await pilot.click("#cancel-job")
+            await wait_for(pilot, lambda: app.screen.id == "confirm")
+            assert await act(pilot, "#confirm-yes") == ("console.action.cancel", True, "done")
             # Purged (cups.purge_jobs): CUPS no longer knows it, and it is gone from the list.
             with pytest.raises(PrintError):
                 await asyncio.to_thread(printing.job_status, target, job_id)
@@ -234,6 +237,43 @@ async def test_pending_job_on_a_paused_queue_is_cancelled(config: Config, privat
     await asyncio.sleep(1.0)
     assert not [p for p in private_cups.received()[before:]
                 if sent_title(private_cups.received_env(p)) == "INDICE application"]
+
+
+async def test_cancel_asks_first_naming_the_job(config: Config, private_cups) -> None:
+    """#14.9: ジョブ取消 cancelled the picked job at once; now it asks, naming the job by its title."""
+    target = PrintTarget(server=private_cups.server, queue=private_cups.queue, timeout=5.0)
+    pdf = operator.test_page_pdf(config.document.font, "ja", queue=private_cups.queue)
+    private_cups.lp_command("cupsdisable", private_cups.queue)
+    job_id = None
+    try:
+        job_id = await asyncio.to_thread(printing.submit, target, pdf, title="INDICE reminder")
+        app = ConsoleApp(config, lang="ja")
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            key = str(job_id)
+            await refresh_until(pilot, lambda: has_row(pilot, "#jobs", key))
+            await pick(pilot, "#jobs", key)
+            await pilot.click("#cancel-job")
+            await wait_for(pilot, lambda: app.screen.id == "confirm")
+            question = shown(app.screen.query_one("#confirm-question"))
+            assert question == t("ja", "console.confirm.cancel", job=job_id, title="INDICE reminder",
+                                 queue=private_cups.queue)
+            assert "INDICE reminder" in question and key in question
+            # "No" (Esc) changes nothing: the job is still waiting in CUPS.
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen.id == "console")
+            await pilot.pause(0.5)
+            assert console(pilot).last_result is None
+            status = await asyncio.to_thread(printing.job_status, target, job_id)
+            assert status.state is JobState.PENDING
+            await pilot.click("#cancel-job")
+            await wait_for(pilot, lambda: app.screen.id == "confirm")
+            assert await act(pilot, "#confirm-yes") == ("console.action.cancel", True, "done")
+            await wait_for(pilot, lambda: not has_row(pilot, "#jobs", key))
+    finally:
+        private_cups.lp_command("cupsenable", private_cups.queue)
+        if job_id is not None:
+            await asyncio.to_thread(printing.purge, target, job_id)
 
 
 async def test_buttons_need_a_pick(config: Config) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from textual.app import App
-from textual.widgets import Input, Select
+from textual.widgets import Button, Input, Select
 
 from indice_kiosk.console.settings import SettingsScreen, field_id
 from indice_kiosk.core import config as kiosk_config
@@ -29,6 +30,7 @@ from indice_kiosk.core.settings import (
 )
 from indice_kiosk.core.text import t
 from indice_kiosk.widgets.prose import Prose
+from tests.pilot import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "kiosk.toml"
@@ -417,6 +419,13 @@ async def type_into(pilot, widget_id: str, text: str) -> None:
     await pilot.press(*text)
 
 
+async def saved_or_refused(pilot, key: str = "") -> None:
+    """Save, and wait for CUPS's answer about the queues to be on screen."""
+    await click(pilot, "#save")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "confirm" or (key and error_under(pilot.app, key))
+                   or status(pilot.app).startswith(("保存しました", "Saved")), timeout=20)
+
+
 async def test_screen_shows_the_file_and_a_bad_fax_number_under_its_field(toml: Path) -> None:
     before = toml.read_bytes()
     app = Host(toml)
@@ -457,7 +466,11 @@ async def test_screen_saves_a_valid_edit(toml: Path) -> None:
                                                      + t("ja", "config.fax_agreement"))
         assert toml.read_text(encoding="utf-8") == before
         await type_into(pilot, "set-fax-agreement", "UMIN 合意 2026-03")
-        await click(pilot, "#save")
+        # The FAX queue comes into use, and this file's CUPS ($CUPS_SERVER, the discard port) cannot be
+        # asked whether it exists: saved because the operator says so.
+        await saved_or_refused(pilot)
+        await click(pilot, "#confirm-yes")
+        await wait_for(pilot, lambda: status(app).startswith("保存しました"))
         assert status(app) == "保存しました（以前の内容は kiosk.toml.bak）"
         assert not error_under(app, "fax.number")
         config = kiosk_config.load(toml)
@@ -534,3 +547,188 @@ async def test_a_settings_field_keeps_its_value_when_typed_into(toml: Path) -> N
         await pilot.pause()
         await pilot.press("3")
         assert field.value == "事務局 内線 123"
+
+
+async def test_leaving_with_unsaved_edits_asks_first_and_keeps_them(toml: Path) -> None:
+    """#14.9: Esc left the form with unsaved (even invalid) edits and said nothing."""
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-fax-number", "abc")  # invalid, never saved
+        await type_into(pilot, "set-project-contact", "事務局 内線 9")
+        for leave in ("escape", "#close"):
+            if leave == "escape":
+                await pilot.press("escape")
+            else:
+                await click(pilot, leave)
+            await pilot.pause()
+            dialog = app.screen
+            assert dialog.id == "confirm"
+            assert dialog.query_one("#confirm-question", Prose).text == t("ja", "settings.confirm.discard")
+            assert str(dialog.query_one("#confirm-no", Button).label) == t("ja", "settings.confirm.keep")
+            yes = dialog.query_one("#confirm-yes", Button)
+            assert str(yes.label) == t("ja", "settings.confirm.discard_yes")
+            # Keep editing: the click, or Esc on the question itself.
+            if leave == "escape":
+                await pilot.press("escape")
+            else:
+                await click(pilot, "#confirm-no")
+            await pilot.pause()
+            assert app.screen.id == "settings" and not app.settings_closed
+            assert app.screen.query_one("#set-fax-number", Input).value == "abc"
+            assert app.screen.query_one("#set-project-contact", Input).value == "事務局 内線 9"
+        await pilot.press("escape")
+        await pilot.pause()
+        await click(pilot, "#confirm-yes")
+        assert app.settings_closed and app.screen.id != "settings"
+    assert toml.read_bytes() == before and not backup_path(toml).exists()
+
+
+def english_words(text: str, *allowed: str) -> list[str]:
+    """The English words in ``text`` (runs of 3+ ASCII letters) once ``allowed`` (paths) are cut out."""
+    for part in allowed:
+        text = text.replace(part, " ")
+    names = ("TOML", "UTF", "CUPS", "FAX", "UMIN", "PDF")  # what the Japanese texts call them too
+    return [word for word in re.findall(r"[A-Za-z]{3,}", text) if word not in names]
+
+
+async def test_every_wrong_value_is_said_in_japanese(toml: Path) -> None:
+    """A guard for #14.9: bad queue names, numbers and the rest, each under its field in the operator's
+    language (label and problem), nothing in English but the key and the value typed."""
+    bad = {"cups.queue": "ward 3", "fax.queue": "a/b", "fax.number": "abc", "fax.dial_prefix": "00000",
+           "fax.agreement": "", "kiosk.idle_timeout": "1e3", "document.font": ""}
+    app = Host(toml)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#set-delivery-mode", Select).value = "fax"
+        for key, value in bad.items():
+            await type_into(pilot, field_id(key), value)
+        await click(pilot, "#save")
+        assert status(app) == t("ja", "settings.invalid")
+        for key, value in bad.items():
+            shown = error_under(app, key)
+            assert shown.startswith(t("ja", f"settings.label.{key}") + "："), key
+            assert english_words(shown, key, repr(value)) == [], (key, shown)
+        await type_into(pilot, "set-kiosk-idle_timeout", "10")
+        await click(pilot, "#save")
+        assert error_under(app, "kiosk.idle_timeout").endswith("30 秒以上にしてください")
+
+
+async def test_a_file_that_is_not_toml_is_named_in_japanese_with_its_line(toml: Path) -> None:
+    """#14.9: the TOML parser's English ("Invalid value (at line 2, column 9)") reached the operator."""
+    toml.write_text("[cups]\nqueue = \n", encoding="utf-8")
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        text = status(app)
+        assert text.startswith(t("ja", "settings.load_error", problem=f"{toml}: "))
+        assert "2 行目" in text and "TOML として読めません" in text
+        assert english_words(text, str(toml)) == []
+        # What was typed into the empty form is not dropped on the way out either.
+        await type_into(pilot, "set-cups-queue", "ward-3")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.id == "confirm"
+
+
+async def test_a_settings_path_that_is_a_directory_is_named_in_japanese(tmp_path: Path) -> None:
+    app = Host(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        text = status(app)
+        assert t("ja", "oserror.EISDIR") in text
+        assert english_words(text, str(tmp_path)) == []
+
+
+async def test_a_save_the_system_refuses_is_said_in_japanese(toml: Path) -> None:
+    """A real refusal (the .bak's place holds a directory, so os.replace fails with EISDIR), said in the
+    operator's language and naming the file the system refused, not the temporary file."""
+    backup_path(toml).mkdir()
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-fax-dial_prefix", "0")
+        await click(pilot, "#save")
+        text = status(app)
+        assert text == t("ja", "settings.write_error",
+                         problem=f"{backup_path(toml)}: " + t("ja", "oserror.EISDIR"))
+        assert english_words(text, str(backup_path(toml))) == []
+    assert toml.read_bytes() == before
+
+
+@pytest.mark.parametrize("text", ["[cups]\nqueue = \n", "[cups\n", 'a = "x', "[fax]\nnumber = 1 2\n"])
+def test_not_toml_names_the_line_in_both_languages(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        kiosk_config.load(path)
+    assert caught.value.code == "not_toml"
+    line = caught.value.params["line"]
+    assert isinstance(line, int) and 1 <= line <= text.count("\n") + 1
+    japanese = caught.value.text("ja")
+    assert f"{line} 行目" in japanese and english_words(japanese, str(path)) == []
+    assert "not valid TOML" in caught.value.text("en")  # with the parser's own words
+
+
+# --- the queues are checked against CUPS on save ---------------------------------------------------
+
+
+def naming_server(toml: Path, server: str) -> Path:
+    """The file names its CUPS server, as a site's kiosk.toml does (and a short timeout)."""
+    text = toml.read_text(encoding="utf-8").replace('server = ""', f'server = "{server}"')
+    toml.write_text(text.replace("timeout = 10.0", "timeout = 5.0"), encoding="utf-8")
+    return toml
+
+
+async def test_a_queue_cups_does_not_have_is_refused_naming_it(toml: Path, private_cups) -> None:
+    """#14.9: cups.queue and fax.queue were saved without asking CUPS whether they exist."""
+    naming_server(toml, private_cups.server)
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-cups-queue", "no-such-queue")
+        await saved_or_refused(pilot, "cups.queue")
+        assert error_under(app, "cups.queue") == (
+            t("ja", "settings.label.cups.queue") + "："
+            + t("ja", "config.no_such_queue", queue="no-such-queue", server=private_cups.server))
+        assert "no-such-queue" in status(app)
+        assert toml.read_bytes() == before
+        # A FAX mode brings the FAX queue into use: it is checked too.
+        app.screen.query_one("#set-delivery-mode", Select).value = "print+fax"
+        await type_into(pilot, "set-fax-agreement", "UMIN 合意 2026-03")
+        await type_into(pilot, "set-fax-queue", "no-fax-here")
+        await type_into(pilot, "set-cups-queue", private_cups.queue)
+        await saved_or_refused(pilot, "fax.queue")
+        assert "no-fax-here" in error_under(app, "fax.queue") and not error_under(app, "cups.queue")
+        assert toml.read_bytes() == before
+        # The queues CUPS has: saved.
+        await type_into(pilot, "set-fax-queue", private_cups.fax_queue)
+        await saved_or_refused(pilot)
+        assert status(app) == "保存しました（以前の内容は kiosk.toml.bak）"
+    config = kiosk_config.load(toml)
+    assert (config.cups.queue, config.fax.queue) == (private_cups.queue, private_cups.fax_queue)
+
+
+async def test_a_queue_saved_while_cups_is_away_is_the_operators_choice(toml: Path) -> None:
+    """CUPS cannot be asked: the form says so and saves only if the operator says so."""
+    naming_server(toml, "127.0.0.1:9")  # the discard port: refused at once
+    before = toml.read_bytes()
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-cups-queue", "ward-3")
+        await saved_or_refused(pilot)
+        assert app.screen.query_one("#confirm-question", Prose).text == t(
+            "ja", "settings.confirm.unchecked", server="127.0.0.1:9", queues="ward-3")
+        await pilot.press("escape")  # no: nothing is saved, nothing typed is lost
+        await pilot.pause()
+        assert app.screen.id == "settings" and status(app) == t("ja", "settings.not_saved")
+        assert app.screen.query_one("#set-cups-queue", Input).value == "ward-3"
+        assert toml.read_bytes() == before
+        await saved_or_refused(pilot)
+        await click(pilot, "#confirm-yes")
+        await wait_for(pilot, lambda: status(app).startswith("保存しました"))
+    assert kiosk_config.load(toml).cups.queue == "ward-3"

@@ -235,11 +235,26 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
         server, timeout = jobs.cups_server(self.config.cups.server), self.config.cups.timeout
         if button == "cancel-job":
             purge = self.config.cups.purge_jobs
-            self._run_action("console.action.cancel", str(job_id),
-                             lambda: operator.cancel_job(server, job_id, purge=purge, timeout=timeout))
+            self._confirm_cancel(job_id, lambda: self._run_action(
+                "console.action.cancel", str(job_id),
+                lambda: operator.cancel_job(server, job_id, purge=purge, timeout=timeout)))
         else:
             self._run_action("console.action.release", str(job_id),
                              lambda: operator.release_job(server, job_id, timeout=timeout))
+
+    def _confirm_cancel(self, job_id: int, cancel: Callable[[], None]) -> None:
+        """A cancelled job cannot be brought back: ask first, naming the job by number, title and queue
+        (the kiosk's titles are generic, so the question shows nothing about a person)."""
+        row = next((job for job in self.jobs if job.job_id == job_id), None)
+        title, queue = (row.title, row.queue) if row else ("?", "?")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                cancel()
+
+        question = self.t("console.confirm.cancel", job=job_id, title=title, queue=queue)
+        self.app.push_screen(ConfirmScreen(question, self.lang, yes_key="console.confirm.cancel_yes",
+                                           no_key="console.confirm.cancel_no"), answered)
 
     def _run_action(self, action_key: str, target: str, fn: Callable[[], tuple[bool, str]]) -> None:
         action = self.t(action_key, target=target)

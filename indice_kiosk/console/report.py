@@ -50,6 +50,7 @@ class JobRow:
     state: str  # pending | held | processing | stopped | canceled | aborted | completed
     created: str  # local HH:MM:SS, "" if unknown
     completed: str  # local HH:MM:SS, "" while not finished
+    title: str = ""  # one of the kiosk's generic titles (jobs.KIOSK_TITLES): never a person's data
 
     @property
     def finished(self) -> bool:
@@ -97,6 +98,21 @@ def server_report(config: Config) -> tuple[bool, list[QueueReport], str]:
     return True, reports, ""
 
 
+def missing_queues(server: str | None, queues: Iterable[str], *, timeout: float) -> list[str]:
+    """Which of ``queues`` the CUPS server ``server`` does not have.
+
+    Raises PrintError when CUPS cannot say (unreachable, or it refused to answer)."""
+    missing: list[str] = []
+    for queue in queues:
+        try:
+            printing.queue_info(PrintTarget(server=server, queue=queue, timeout=timeout))
+        except PrintError as error:
+            if error.kind != "no-queue":
+                raise
+            missing.append(queue)
+    return missing
+
+
 def print_test_page(
     target: PrintTarget,
     pdf: bytes,
@@ -136,14 +152,15 @@ def recent_jobs(
     wanted = set(queues)
     rows: list[JobRow] = []
     for job in sorted(printing.list_jobs(target), key=lambda j: j["job_id"], reverse=True):
-        if jobs.split_job_name(job["name"])[0] not in KIOSK_JOB_NAMES or job["queue"] not in wanted:
+        title = jobs.split_job_name(job["name"])[0]
+        if title not in KIOSK_JOB_NAMES or job["queue"] not in wanted:
             continue
         try:
             state = JobState(job["state"]).name.lower()
         except ValueError:
             state = "unknown"
         rows.append(JobRow(job["job_id"], job["queue"], state, _clock(job["created"], tz),
-                           _clock(job["completed"], tz)))
+                           _clock(job["completed"], tz), title))
         if len(rows) >= limit:
             break
     return rows

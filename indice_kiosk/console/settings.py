@@ -5,14 +5,19 @@ Works pushed from any app (the operator console) or alone; it needs nothing from
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from pathlib import Path
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Select
 
-from indice_kiosk.core.config import DELIVERY_MODES, ConfigError
+from indice_kiosk.console import report
+from indice_kiosk.core import jobs
+from indice_kiosk.core.config import DELIVERY_MODES, Config, ConfigError
 from indice_kiosk.core.settings import (
     EDITABLE,
     ConcurrentEditError,
@@ -21,15 +26,30 @@ from indice_kiosk.core.settings import (
     backup_path,
     text_value,
 )
-from indice_kiosk.core.text import LANGS, t
+from indice_kiosk.core.text import LANGS, os_error, t
+from indice_kiosk.cups.client import PrintError
+from indice_kiosk.widgets.dialogs import ConfirmScreen
 from indice_kiosk.widgets.prose import Prose
 from indice_kiosk.widgets.textual_private import bind_key
+
+log = logging.getLogger("kiosk.console.settings")
 
 # key -> the choices of a Select (value, catalogue key of its label); every other key is an Input.
 CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "delivery.mode": tuple((mode, f"settings.mode.{mode}") for mode in DELIVERY_MODES),
     "kiosk.language": tuple((lang, f"settings.lang.{lang}") for lang in LANGS),
 }
+
+
+def queues_to_check(config: Config, changes: Mapping[str, str]) -> dict[str, str]:
+    """The queues a save puts into use, by key: one typed in, or the FAX queue a FAX mode starts using.
+    A queue already in use is not asked about again: an unrelated edit is not held up by it."""
+    queues: dict[str, str] = {}
+    if "cups.queue" in changes:
+        queues["cups.queue"] = config.cups.queue
+    if config.delivery.mode != "print" and ("fax.queue" in changes or "delivery.mode" in changes):
+        queues["fax.queue"] = config.fax.queue
+    return queues
 
 
 def field_id(key: str) -> str:
@@ -85,6 +105,8 @@ class SettingsScreen(Screen[None]):
         self.lang = lang if lang in LANGS else "ja"
         self.store = SettingsStore()
         self.snapshot: Snapshot | None = None
+        self._empty_form: dict[str, str] = {}
+        self._checking = False  # CUPS is being asked whether the queues exist; its answer decides the save
         bind_key(self, "ctrl+s", "save", self.t("settings.save"))
         bind_key(self, "escape", "close", self.t("settings.close"))
 
@@ -126,6 +148,7 @@ class SettingsScreen(Screen[None]):
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = False  # steady: a blink is a repaint to send over SSH twice a second
+        self._empty_form = self.form_values()
         self.reload()
 
     # --- values in and out of the form ---
@@ -156,6 +179,12 @@ class SettingsScreen(Screen[None]):
         config = self.snapshot.config
         return {key: value for key, value in self.form_values().items() if value != text_value(config, key)}
 
+    def unsaved(self) -> bool:
+        """Whether leaving now would lose something typed (also when the file could not be loaded)."""
+        if self.snapshot is None:
+            return self.form_values() != self._empty_form
+        return bool(self.changes())
+
     def _show_errors(self, problems: dict[str, ConfigError]) -> None:
         for key in EDITABLE:
             problem = problems.get(key)
@@ -184,6 +213,8 @@ class SettingsScreen(Screen[None]):
             self._status(self.t("settings.reloaded"))
 
     def action_save(self) -> None:
+        if self._checking:
+            return
         if self.snapshot is None:
             if not self.reload():
                 return
@@ -195,16 +226,83 @@ class SettingsScreen(Screen[None]):
             return
         problems = self.store.check(self.path, self.snapshot, changes)
         if problems:
-            self._show_errors(problems)
-            others = [error for key, error in problems.items() if key not in EDITABLE]
-            status = self.t("settings.invalid")
-            if others:
-                status += "\n" + "\n".join(error.text(self.lang) for error in others)
-            self._status(status)
-            first = next((key for key in EDITABLE if key in problems), None)
-            if first:
-                self.query_one(f"#{field_id(first)}").focus()
+            self._refuse(problems, self.t("settings.invalid"))
             return
+        config = self.store.preview(self.path, self.snapshot, changes)
+        queues = queues_to_check(config, changes)
+        if not queues:
+            self._write(changes)
+            return
+        # The kiosk's own rule for the server, from the settings being saved.
+        server = jobs.cups_server(config.cups.server)
+        self._checking = True
+        self.query_one("#save", Button).disabled = True
+        self._status(self.t("settings.checking", server=self._server_name(server),
+                            queues=", ".join(dict.fromkeys(queues.values()))))
+        self._check_queues(changes, queues, server, config.cups.timeout)
+
+    def _server_name(self, server: str | None) -> str:
+        return server or self.t("console.server.default")
+
+    @work(thread=True, exclusive=True, group="queue-check")
+    def _check_queues(self, changes: dict[str, str], queues: dict[str, str], server: str | None,
+                      timeout: float) -> None:
+        """In a thread: a silent server takes ``cups.timeout`` to give up, and the form must not freeze."""
+        missing: list[str] = []
+        failure = ""
+        try:
+            missing = report.missing_queues(server, dict.fromkeys(queues.values()), timeout=timeout)
+        except PrintError as error:
+            log.warning("queues not checked: %s (%s)", error.kind, error.detail)
+            failure = error.kind
+        try:
+            self.app.call_from_thread(self._queues_checked, changes, queues, server, missing, failure)
+        except RuntimeError:  # the app stopped meanwhile
+            log.debug("settings closed before CUPS answered")
+
+    def _queues_checked(self, changes: dict[str, str], queues: dict[str, str], server: str | None,
+                        missing: list[str], failure: str) -> None:
+        self._checking = False
+        if not self.is_attached:
+            return  # the operator left the form meanwhile
+        self.query_one("#save", Button).disabled = False
+        if self.changes() != changes:
+            self._status(self.t("settings.changed_while_checking"))
+            return
+        name = self._server_name(server)
+        if missing:
+            problems = {key: ConfigError(self.path, key, "no_such_queue", queue=queue, server=name)
+                        for key, queue in queues.items() if queue in missing}
+            self._refuse(problems, self.t("settings.no_such_queue", queues=", ".join(missing)))
+            return
+        if not failure:
+            self._write(changes)
+            return
+
+        def answered(save: bool | None) -> None:
+            if save:
+                self._write(changes)
+            else:
+                self._status(self.t("settings.not_saved"))
+
+        question = "settings.confirm.unchecked" if failure == "unreachable" else "settings.confirm.unanswered"
+        self.app.push_screen(ConfirmScreen(
+            self.t(question, server=name, queues=", ".join(dict.fromkeys(queues.values()))), self.lang,
+            yes_key="settings.confirm.save_unchecked", no_key="settings.confirm.dont_save"), answered)
+
+    def _refuse(self, problems: dict[str, ConfigError], status: str) -> None:
+        """Nothing saved: each problem under its field, the first field focused."""
+        self._show_errors(problems)
+        others = [error for key, error in problems.items() if key not in EDITABLE]
+        if others:
+            status += "\n" + "\n".join(error.text(self.lang) for error in others)
+        self._status(status)
+        first = next((key for key in EDITABLE if key in problems), None)
+        if first:
+            self.query_one(f"#{field_id(first)}").focus()
+
+    def _write(self, changes: dict[str, str]) -> None:
+        assert self.snapshot is not None
         try:
             snapshot = self.store.save_snapshot(self.path, self.snapshot, changes)
         except ConcurrentEditError:
@@ -216,14 +314,32 @@ class SettingsScreen(Screen[None]):
             self._status(self.t("settings.write_error", problem=error.text(self.lang)))
             return
         except OSError as error:
-            # The file the OS refused, not only its words ("No such file or directory" alone misleads).
-            where = f"{error.filename}: " if error.filename else ""
-            self._status(self.t("settings.write_error", problem=where + (error.strerror or str(error))))
+            # The file the OS refused, not only its words ("No such file or directory" alone misleads); of
+            # a rename, the file it was to replace (the source is only a temporary file).
+            refused = error.filename2 or error.filename
+            where = f"{refused}: " if refused else ""
+            self._status(self.t("settings.write_error", problem=where + os_error(self.lang, error)))
             return
         self._fill(snapshot)
         self._status(self.t("settings.saved", bak=backup_path(self.path).name))
 
     def action_close(self) -> None:
+        if self.app.screen is not self:
+            return  # a question is already open over the form
+        if not self.unsaved():
+            self._leave()
+            return
+
+        def answered(discard: bool | None) -> None:
+            # Keeping on editing changes nothing: the fields still hold what was typed.
+            if discard:
+                self._leave()
+
+        self.app.push_screen(ConfirmScreen(self.t("settings.confirm.discard"), self.lang,
+                                           yes_key="settings.confirm.discard_yes",
+                                           no_key="settings.confirm.keep"), answered)
+
+    def _leave(self) -> None:
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.dismiss(None)
         else:

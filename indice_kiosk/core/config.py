@@ -7,6 +7,7 @@ hospital's settings file should stop the kiosk at start-up, not silently print t
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from indice_kiosk.core.jobs import OPTION_NAME_CHARS, is_queue_name
-from indice_kiosk.core.text import LANGS, t
+from indice_kiosk.core.text import LANGS, os_error, t
 
 CONFIG_ENV = "INDICE_KIOSK_CONFIG"
 # Debian's fonts-ipaexfont-gothic: Japanese, embeddable, and the glyphs UMIN's form needs.
@@ -38,8 +39,10 @@ class ConfigError(Exception):
         return self.problem_in("en")
 
     def problem_in(self, lang: str) -> str:
-        """What is wrong, in ``lang``."""
-        return t(lang, f"config.{self.code}", **self.params)
+        """What is wrong, in ``lang``; an OS error among the parameters is said in ``lang`` too."""
+        params = {name: os_error(lang, value) if isinstance(value, OSError) else value
+                  for name, value in self.params.items()}
+        return t(lang, f"config.{self.code}", **params)
 
     def text(self, lang: str) -> str:
         """File, key and problem, in ``lang``."""
@@ -248,13 +251,14 @@ def load(path: Path | None = None) -> Config:
     if path is None:
         return Config()
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(path, "-", "not_found") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, "-", "not_toml", detail=str(error)) from None
-    return from_dict(data, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(path, "-", "not_utf8") from None
+    return loads(text, path)
 
 
 def loads(text: str, path: Path | None = None) -> Config:
@@ -262,8 +266,22 @@ def loads(text: str, path: Path | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, "-", "not_toml", detail=str(error)) from None
+        line, column = _toml_position(error, text)
+        raise ConfigError(path, "-", "not_toml", detail=str(error), line=line, column=column) from None
     return from_dict(data, path)
+
+
+_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _toml_position(error: tomllib.TOMLDecodeError, text: str) -> tuple[int, int]:
+    """(line, column) of a TOML error: tomllib says it only inside its English message (Python 3.11),
+    and the operator's language needs the numbers alone."""
+    found = _AT.search(str(error))
+    if found:
+        return int(found[1]), int(found[2])
+    lines = text.split("\n")  # "at end of document"
+    return len(lines), len(lines[-1]) + 1
 
 
 def value_from_text(key: str, text: str, path: Path | None = None) -> Any:

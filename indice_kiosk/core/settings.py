@@ -120,6 +120,10 @@ class SettingsStore:
                     return problems
                 del pending[error.key]  # look for the next problem without this one
 
+    def preview(self, path: Path, snapshot: Snapshot, changes: Mapping[str, object]) -> Config:
+        """The settings ``changes`` would give (``ConfigError`` as ``save`` would). Nothing is written."""
+        return self._intended(path, snapshot, changes)[1]
+
     def save(self, path: Path, snapshot: Snapshot, changes: Mapping[str, object]) -> Config:
         return self.save_snapshot(path, snapshot, changes).config
 
@@ -265,7 +269,7 @@ def _read(path: Path) -> bytes:
     except FileNotFoundError:
         raise ConfigError(path, "-", "not_found") from None
     except OSError as error:
-        raise ConfigError(path, "-", "unreadable", detail=error.strerror or str(error)) from None
+        raise ConfigError(path, "-", "unreadable", detail=error) from None
 
 
 def _check_writable(path: Path, real: Path) -> None:

@@ -58,17 +58,19 @@ class ConfirmScreen(ModalScreen[bool], inherit_bindings=False):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "answer(False)", show=False), *MOVE_BINDINGS]
 
-    def __init__(self, question: str, lang: str, yes_key: str = "confirm.yes") -> None:
+    def __init__(self, question: str, lang: str, yes_key: str = "confirm.yes",
+                 no_key: str = "confirm.no") -> None:
         super().__init__(id="confirm")
         self.question = question
         self.lang = lang
         self.yes_key = yes_key
+        self.no_key = no_key
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Prose(self.question, id="confirm-question")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(t(self.lang, "confirm.no"), id="confirm-no", variant="primary")
+                yield Button(t(self.lang, self.no_key), id="confirm-no", variant="primary")
                 yield Button(t(self.lang, self.yes_key), id="confirm-yes", variant="error")
         # Its own (empty) key line covers the step's keys, which do not apply while the question is open.
         yield KeyBar()
