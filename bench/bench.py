@@ -89,8 +89,13 @@ def child_startup(kind: str, spawned: str) -> None:
     result: dict = {}
 
     if kind == "kiosk":
-        # What `indice-kiosk --config kiosk.toml` does before app.run(): parse the command line, read and
-        # check the settings, harden the process, build the app (indice_kiosk.main / run / make_app).
+        # What `indice-kiosk --config kiosk.toml` does before app.run(): start again on the scrubbing heap
+        # (indice_kiosk/launch.py: this child is started again, the spawn time it was given still counts),
+        # parse the command line, read and check the settings, harden the process, build the app
+        # (indice_kiosk.main / run / make_app).
+        from indice_kiosk.launch import start_on_scrubbing_heap
+
+        start_on_scrubbing_heap()
         from indice_kiosk import cli as indice_kiosk
 
         args = indice_kiosk.parse_args(["--config", str(ROOT / "kiosk.toml")])

@@ -227,9 +227,6 @@ def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool
 
 
 def run(config: Config, *, demo: bool, allow_quit: bool, on_behalf: bool = False) -> int:
-    from indice_kiosk.privacy import run_with_scrubbing_heap
-
-    run_with_scrubbing_heap()  # before anything of a person is in memory
     harden_process()
     from indice_kiosk.core.jobs import cups_server
     from indice_kiosk.cups import leftovers

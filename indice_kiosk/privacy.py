@@ -1,7 +1,7 @@
 """Privacy: what must not outlive a person's session in the kiosk's memory, and how it is forgotten.
 
-Freed memory is the third place (``run_with_scrubbing_heap``): the kiosk runs with an allocator that
-overwrites every block as it is freed.
+Freed memory is the third place: the `indice-kiosk` command starts itself again on an allocator that
+overwrites every block as it is freed (indice_kiosk/launch.py), before anything of a person is in memory.
 
 The session's data (answers, the PDF buffer, jobs) is forgotten by ``Session.wipe``
 (indice_kiosk/core/session.py). What the screens drew of it lives on in widgets and in the render caches
@@ -13,9 +13,7 @@ them at every ending.
 from __future__ import annotations
 
 import functools
-import os
 import sys
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from indice_kiosk.widgets.prose import Prose
@@ -97,41 +95,3 @@ def forget_drawn_text() -> int:
     for cache in caches:
         cache.cache_clear()
     return len(caches)
-
-
-# --- freed memory ----------------------------------------------------------------------------------
-#
-# Neither Python nor malloc clears what is freed: a dropped string's bytes stay in place until the memory
-# is used again. Measured on a real kiosk (tests/test_process_memory.py): after a session's wipe its
-# process still held 3 to 14 copies of each answer (76-85 in all: freed strings, rendered lines, the
-# bytes read from the terminal), though no live object held one. Python's own allocator (pymalloc) keeps
-# freed blocks as they were and cannot be told otherwise. So the kiosk runs on glibc's malloc
-# (PYTHONMALLOC=malloc) with "perturb" on, which fills every block with a byte as it is freed -- except
-# the blocks glibc parks in its per-thread cache (tcache), so that cache is turned off. What remains is
-# what is alive, which the wipe empties. Measured cost: see the commit; the kiosk's keys and paints stay
-# well inside their budgets (bench/).
-SCRUBBING_HEAP_TUNABLES = "glibc.malloc.tcache_count=0:glibc.malloc.perturb=255"
-# Set in the environment of the program started again, so it is started again only once (PYTHONMALLOC is
-# ignored under `python -E`: the marker, not the allocator, says it was done).
-SCRUBBING_HEAP_MARKER = "INDICE_KIOSK_SCRUBBING_HEAP"
-
-
-def scrubbing_heap_environment(environ: Mapping[str, str]) -> dict[str, str] | None:
-    """The environment to start the program again in, or None when this process already runs so."""
-    if environ.get(SCRUBBING_HEAP_MARKER) == "1":
-        return None
-    tunables = environ.get("GLIBC_TUNABLES")
-    tunables = f"{tunables}:{SCRUBBING_HEAP_TUNABLES}" if tunables else SCRUBBING_HEAP_TUNABLES
-    return {**environ, "PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": tunables, SCRUBBING_HEAP_MARKER: "1"}
-
-
-def run_with_scrubbing_heap() -> None:
-    """Start this program again (same process, same command line) on the scrubbing heap; returns at once when
-    it already runs on it. The allocator is chosen as the interpreter starts: it cannot be changed later."""
-    environment = scrubbing_heap_environment(os.environ)
-    if environment is None:
-        os.environ.pop(SCRUBBING_HEAP_MARKER, None)  # not for the programs the kiosk starts (mozc)
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, sys.orig_argv, environment)
