@@ -50,6 +50,7 @@ def test_answers_are_cleaned_without_changing_meaning(key: str, typed: str, clea
         ("name_kana", "山田", "kana_only"),
         ("name_kana", "smith", "kana_only"),  # not romaji: left for the person to write in katakana
         ("phone", "03-12", "phone_shape"),
+        ("phone", "03-1234-567", "phone_shape"),  # a digit short: a possible length, no such number
         ("phone", "abc", "phone_shape"),
         ("email", "yamada@", "email_shape"),
         ("email", "yamada example.ac.jp", "email_shape"),

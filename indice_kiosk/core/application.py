@@ -295,7 +295,9 @@ def _check_phone(key: str, value: str) -> Problem | None:
         number = phonenumbers.parse(value, "JP")
     except phonenumbers.NumberParseException:
         return Problem(key, "phone_shape")
-    if not phonenumbers.is_possible_number(number):
+    # Valid, not merely possible: a Tokyo number one digit short ("03-1234-567") is a possible length in
+    # Japan's plan but no number, and UMIN could not call back.
+    if not phonenumbers.is_valid_number(number):
         return Problem(key, "phone_shape")
     return None
 

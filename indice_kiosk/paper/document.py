@@ -799,7 +799,7 @@ def sample_application(now: datetime | None = None, *, project: str = "JSOG・DB
         "institution": "架空大学病院",
         "department": "産婦人科",
         "position": "助教",
-        "phone": "03-0000-0000",
+        "phone": "03-1234-5678",
         "email": "yamada@example.ac.jp",
     }
     checked = check(Route.INDICE_ONLY, IdType.PERSONAL, raw)
