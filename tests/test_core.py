@@ -256,3 +256,16 @@ def test_the_command_starts_again_on_the_scrubbing_heap_before_importing_the_kio
     assert environment["PYTHONMALLOC"] == "malloc"
     assert environment["GLIBC_TUNABLES"] == "glibc.pthread.rseq=0:" + launch.SCRUBBING_HEAP_TUNABLES
     assert launch.scrubbing_heap_environment(environment) is None  # started again once, not forever
+
+
+@pytest.mark.parametrize(("text", "width", "lines"), [
+    # Japanese breaks between any two characters; a closing mark never starts a line.
+    ("申請書を印刷しました。", 10, ("申請書を印", "刷しまし", "た。")),
+    # English breaks at spaces only, never inside a word -- with an apostrophe in it either.
+    ("Please check: Group representative's name", 30, ("Please check: Group", "representative's name")),
+    ("an address yamada@example.ac.jp here", 20, ("an address", "yamada@example.ac.jp", "here")),
+])
+def test_prose_wraps_as_japanese_and_english_are_set(text: str, width: int, lines: tuple[str, ...]) -> None:
+    from indice_kiosk.widgets.prose import wrap
+
+    assert wrap(text, width) == lines

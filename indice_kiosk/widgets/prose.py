@@ -20,8 +20,9 @@ from textual.widget import Widget
 NO_START = set("、。，．,.)）]］｝〕〉》」』】〙〗!?！？ー‐・:;：；")
 NO_START |= set("ァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎゝゞ々")  # small kana
 NO_END = set("(（[［｛〔〈《「『【〘〖")
-# A "word" never broken: a run of Latin letters, digits and the marks inside addresses and numbers.
-_TOKEN = re.compile(r"[A-Za-z0-9@._:/\-+#=&?%~]+|\s+|.", re.S)
+# A "word" never broken: a run of Latin letters, digits and the marks inside addresses, numbers and
+# English words ("representative's" broke after its apostrophe).
+_TOKEN = re.compile(r"[A-Za-z0-9@._:/\-+#=&?%~'’]+|\s+|.", re.S)
 
 
 @lru_cache(maxsize=1024)
