@@ -262,7 +262,7 @@ def test_the_command_starts_again_on_the_scrubbing_heap_before_importing_the_kio
     # Japanese breaks between any two characters; a closing mark never starts a line.
     ("申請書を印刷しました。", 10, ("申請書を印", "刷しまし", "た。")),
     # English breaks at spaces only, never inside a word -- with an apostrophe in it either.
-    ("Please check: Group representative's name", 30, ("Please check: Group", "representative's name")),
+    ("Please check: Group representative's name", 35, ("Please check: Group", "representative's name")),
     ("an address yamada@example.ac.jp here", 20, ("an address", "yamada@example.ac.jp", "here")),
 ])
 def test_prose_wraps_as_japanese_and_english_are_set(text: str, width: int, lines: tuple[str, ...]) -> None:
