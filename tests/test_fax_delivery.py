@@ -399,6 +399,25 @@ async def test_a_fax_wait_can_switch_to_printing_at_once(config: Config, private
     assert not fax_jobs(private_cups, "待機六郎")
 
 
+async def test_a_fax_that_waited_then_went_offers_no_way_out(config: Config, private_cups) -> None:
+    """Found walking the kiosk: the FAX waited (paused queue), then went. The screen kept saying "instead
+    of waiting, print it yourself (F6)" with that button and "cancel" beside "Next"."""
+    app = new_app(with_mode(config, "fax", max_wait=600.0))
+    async with app.run_test(size=SIZE) as pilot:
+        private_cups.lp_command("cupsdisable", private_cups.fax_queue)
+        try:
+            await fax_waiting_on_a_paused_queue(pilot, app, private_cups, "再開 八郎")
+            assert "F6" in shown(app.screen.query_one("#send-hint"))
+        finally:
+            private_cups.lp_command("cupsenable", private_cups.fax_queue)
+        await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=40)
+        assert app.screen.outcome.kind == "completed"
+        assert shown(app.screen.query_one("#send-hint")) == ""
+        assert not app.screen.query_one("#print-instead", Button).display
+        assert not app.screen.query_one("#back", Button).display
+        assert app.screen.query_one("#next", Button).display
+
+
 async def test_a_fax_wait_can_be_left_for_the_review(config: Config, private_cups) -> None:
     """#14.5: Esc while a FAX waits cancels it and goes back to the review, every answer kept."""
     app = new_app(with_mode(config, "fax", max_wait=600.0))

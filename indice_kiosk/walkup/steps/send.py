@@ -149,14 +149,17 @@ class SendScreen(KioskScreen):
         self.query_one("#send-status", Prose).update(self._message(channel, progress.phase, progress.seconds))
         waiting = channel == FAX and progress.phase in FAX_WAITS
         if waiting != self.fax_waiting:
-            # A FAX can wait for minutes (a paused queue, a busy line): the person need not wait with it.
-            self.fax_waiting = waiting
-            self.query_one("#send-hint", Prose).update(self.t("send.fax.waiting_hint") if waiting else "")
-            self.query_one("#print-instead", Button).display = waiting
-            back = self.query_one("#back", Button)
-            back.label = self.t("send.cancel_wait") if waiting else self.t("button.back")
-            back.display = waiting
+            self._show_fax_waiting(waiting)
             self.refresh_bindings()
+
+    def _show_fax_waiting(self, waiting: bool) -> None:
+        # A FAX can wait for minutes (a paused queue, a busy line): the person need not wait with it.
+        self.fax_waiting = waiting
+        self.query_one("#send-hint", Prose).update(self.t("send.fax.waiting_hint") if waiting else "")
+        self.query_one("#print-instead", Button).display = waiting
+        back = self.query_one("#back", Button)
+        back.label = self.t("send.cancel_wait") if waiting else self.t("button.back")
+        back.display = waiting
 
     def _channel_ended(self, channel: str, outcome: Outcome) -> None:
         # The log line, the heading, the status and the buttons change in the next moments (``_finished``
@@ -176,8 +179,9 @@ class SendScreen(KioskScreen):
 
     def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome
-        self.fax_waiting = False
-        self.query_one("#back", Button).label = self.t("button.back")
+        # The wait is over, however it ended: its hint and its two ways out go (a completed FAX kept
+        # saying "instead of waiting, print it (F6)" beside "Next").
+        self._show_fax_waiting(False)
         self.post_message(Delivering(False))
         channel = self.failed_channel or self.kiosk.session.channels[-1]
         status = self.query_one("#send-status", Prose)
