@@ -157,6 +157,24 @@ async def test_print_and_fax_both_arrive(config: Config, private_cups) -> None:
     assert printed
 
 
+async def test_print_and_fax_of_a_group_id_asks_the_representative_to_sign_the_copy(
+        config: Config, private_cups) -> None:
+    """Found walking it: print+fax with a group-representative ID listed only the applicant's signature
+    for the printed copy; UMIN's rule 5 wants the representative's too."""
+    app = new_app(with_mode(config, "print+fax"))
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only", "group")
+        await fill(pilot, PERSON | {"name_kanji": "団体 九郎", "representative_name": "代表 太郎"})
+        await submit_form(pilot)
+        await print_and_wait(pilot)
+        assert app.screen.outcome.kind == "completed"
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: app.screen.id == "done")
+        representative = app.screen.query_one("#check-representative", Checkbox)
+        assert str(representative.label) == t("ja", "done.step_sign_group")
+
+
 async def test_fax_queue_rejecting_then_print_instead(config: Config, private_cups) -> None:
     app = new_app(with_mode(config, "fax"))
     async with app.run_test(size=SIZE) as pilot:

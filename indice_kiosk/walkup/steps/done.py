@@ -62,6 +62,8 @@ class DoneScreen(ScrolledStep):
                 yield Prose(self.t("done.fax_signed_requested"), id="fax-signed-requested", classes="note")
                 if PRINT in session.delivered:
                     yield Tick(self.t("done.sign_copy"), id="check-signed")
+                    if group:  # UMIN's rule 5: the representative signs a group ID's form too
+                        yield Tick(self.t("done.step_sign_group"), id="check-representative")
             else:
                 yield Prose(self.t("done.heading"), classes="heading")
                 yield Prose(self.t("done.intro"), classes="note")
