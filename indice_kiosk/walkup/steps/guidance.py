@@ -11,11 +11,11 @@ from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
 from indice_kiosk.cups.delivery import Outcome
-from indice_kiosk.walkup.steps.base import KioskScreen, leaving_button
+from indice_kiosk.walkup.steps.base import ScrolledStep, leaving_button
 from indice_kiosk.widgets.prose import Prose
 
 
-class GuidanceScreen(KioskScreen):
+class GuidanceScreen(ScrolledStep):
     FIRST_FOCUS = "#print-guidance"
     KEYS: ClassVar = [("escape", "back", "key.back"), ("f10", "finish", "guidance.finish")]
 
@@ -35,16 +35,16 @@ class GuidanceScreen(KioskScreen):
                         else self.t("guidance.contact_ask"))
             yield Prose(self.t("guidance.ncd.heading"), classes="subheading")
             yield Prose(self.t("guidance.ncd.body"))
-            yield Prose("", id="guidance-status")
+        yield self.compose_more_below()
+        # Under the text, not at its end: at 80x24 the end is below the edge, and "print" seemed to do
+        # nothing.
+        yield Prose("", id="guidance-status")
         yield self.nav_buttons(
             leaving_button(self.t("button.back"), id="back"),
             Button(self.t("guidance.print"), id="print-guidance"),
             Button(self.t("guidance.finish"), id="finish", variant="primary"),
         )
         yield from self.compose_footer()
-
-    def on_mount(self) -> None:
-        self.focus_first()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -69,7 +69,8 @@ class GuidanceScreen(KioskScreen):
         self.query_one("#guidance-status", Prose).update(text)
         self.query_one("#print-guidance", Button).disabled = False
         # Focus left the button while it was disabled; put it on what comes next.
-        self.query_one("#finish" if outcome.ok else "#print-guidance", Button).focus()
+        following = self.query_one("#finish" if outcome.ok else "#print-guidance", Button)
+        self.set_focus(following, scroll_visible=False)
 
     def action_finish(self) -> None:
         self.kiosk.wipe("guidance finished")
