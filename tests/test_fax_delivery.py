@@ -294,11 +294,16 @@ def test_reminder_and_fax_documents_render_without_the_app() -> None:
 @pytest.mark.parametrize("mode", ["print", "fax", "print+fax"])
 async def test_consent_names_where_the_application_goes(config: Config, mode: str, lang: str) -> None:
     """Informed consent: in the FAX modes the data note names the FAX destination (UMIN Center and its
-    number); in print mode it says the form is only printed here."""
+    number); in print mode it says the form is only printed here. Welcome already says which (it said
+    "prints" in FAX-only mode)."""
     config = dataclasses.replace(with_mode(config, mode, number="03-5689-0726"),
                                  kiosk=dataclasses.replace(config.kiosk, language=lang))
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        welcome = shown(app.screen.query_one("#welcome-body"))
+        assert ("FAX" in welcome) == (mode != "print"), welcome
+        assert ({"ja": "印刷", "en": "prints"}[lang] in welcome) == (mode != "fax"), welcome
         await start(pilot)
         notes = " ".join(shown(p) for p in app.screen.query("Prose.rule") if shown(p).startswith("・"))
     destination = {"ja": "FAX で UMIN センター（03-5689-0726）",

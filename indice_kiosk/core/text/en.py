@@ -21,9 +21,20 @@ TEXT: dict[str, str] = {
     "idle.continue": "Continue",
     # --- welcome ---
     "welcome.heading": "Apply to renew a lost INDICE password",
-    "welcome.body": (
+    # What the kiosk does with the form depends on the site's delivery mode (kiosk.toml [delivery]).
+    "welcome.body.print": (
         "If you have lost your INDICE (case registration) password, this kiosk prepares and prints the "
         "application form for the UMIN Center.\n"
+        "Follow the steps on screen; everything you enter is erased from this terminal when you finish."
+    ),
+    "welcome.body.fax": (
+        "If you have lost your INDICE (case registration) password, this kiosk prepares the application "
+        "form and sends it to the UMIN Center by FAX.\n"
+        "Follow the steps on screen; everything you enter is erased from this terminal when you finish."
+    ),
+    "welcome.body.print+fax": (
+        "If you have lost your INDICE (case registration) password, this kiosk prepares the application "
+        "form, prints it, and sends it to the UMIN Center by FAX.\n"
         "Follow the steps on screen; everything you enter is erased from this terminal when you finish."
     ),
     "welcome.no_password": "You will never be asked for a password.",

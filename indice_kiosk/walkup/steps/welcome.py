@@ -28,7 +28,7 @@ class WelcomeScreen(KioskScreen):
         yield from self.compose_header()
         with Vertical(id="body"):
             yield Prose(self.t("welcome.heading"), classes="heading")
-            yield Prose(self.t("welcome.body"), id="welcome-body")
+            yield Prose(self.t(f"welcome.body.{self.kiosk.config.delivery.mode}"), id="welcome-body")
             yield Prose(self.t("welcome.no_password"), classes="note")
             if self.kiosk.ascii_only:
                 # This terminal cannot draw Japanese: no choice of language, and a word for the staff.
