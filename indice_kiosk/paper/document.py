@@ -156,6 +156,23 @@ def pdf_text_for_review(
 # --------------------------------------------------------------------------------------------- drawing
 
 
+class _Paragraph(Paragraph):
+    """A Paragraph that lays out its lines once per width. A table wraps every cell to measure its row
+    heights and wraps it again, at the same width, when it draws the cell; breaking CJK text into lines
+    (a width lookup per character) was the largest cost of a form (bench/RESULTS.md, row 2). For this
+    font and ``wordWrap="CJK"`` the lines depend on the width alone (reportlab's ``Paragraph.wrap``
+    does not read the available height), so the second wrap returns what the first one laid out."""
+
+    _wrapped: tuple[float, tuple[float, float]] | None = None
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        if self._wrapped is not None and self._wrapped[0] == avail_width:
+            return self._wrapped[1]
+        size = super().wrap(avail_width, avail_height)
+        self._wrapped = (avail_width, size)
+        return size
+
+
 def _markup(text: str) -> str:
     """``text`` for a Paragraph, printed literally. reportlab collapses every run of white space, U+3000
     included, which shrank the box to write in (HANDWRITE_BOX) and the blanks of the date line to
@@ -199,13 +216,13 @@ class _Kit:
     @staticmethod
     def para(text: str, style: ParagraphStyle) -> Flowable:
 
-        return Paragraph(_markup(text), style)
+        return _Paragraph(_markup(text), style)
 
     @staticmethod
     def mixed(ja: str, en: str, style: ParagraphStyle, en_size: float = SUBLABEL_SIZE) -> Flowable:
         """Japanese in ``style``, then the English in small type on the same paragraph."""
 
-        return Paragraph(f'{_markup(ja)}　<font size="{en_size}">{_markup(en)}</font>', style)
+        return _Paragraph(f'{_markup(ja)}　<font size="{en_size}">{_markup(en)}</font>', style)
 
     def label_cell(self, ja: str, en: str, *, center: bool = False, width: float = 0) -> list[Flowable]:
         """The Japanese label and its English caption: on one line when both fit in ``width`` (the
@@ -354,7 +371,7 @@ def _application_story(
         [[
             [
                 kit.mixed(t("ja", "doc.to"), t("en", "doc.to"), kit.to),
-                Paragraph(f'{_markup(t("ja", "doc.fax_to"))} <font size="{SUBLABEL_SIZE}">'
+                _Paragraph(f'{_markup(t("ja", "doc.fax_to"))} <font size="{SUBLABEL_SIZE}">'
                           f'{_markup(t("en", "doc.fax_to"))}</font> {_markup(fax)}', kit.fax),
             ],
             [
@@ -744,7 +761,7 @@ def render_reminder(
     def item(key: str) -> list[Flowable]:
         """A bulleted point; the other language's line sits under the text, not under the bullet."""
         return [
-            Paragraph(escape(_text(lang, key)), item_body, bulletText="・"),
+            _Paragraph(escape(_text(lang, key)), item_body, bulletText="・"),
             kit.para(_text(other, key), item_small),
         ]
 
