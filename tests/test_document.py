@@ -533,3 +533,35 @@ def test_reportlab_uses_its_c_accelerator() -> None:
 
     assert type(rl_accel.instanceStringWidthTTF).__name__ == "builtin_function_or_method"
     assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
+
+
+# ------------------------------------------------------------------------------- laying out paragraphs
+
+
+def drawn(paragraph: object, width: float) -> bytes:
+    """``paragraph`` laid out at ``width`` and drawn alone on a page: the page's bytes."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    canvas = Canvas(buf, invariant=1, pageCompression=0)
+    paragraph.wrapOn(canvas, width, 10_000)
+    paragraph.drawOn(canvas, 20, 20)
+    canvas.save()
+    return buf.getvalue()
+
+
+def test_a_paragraph_pushed_whole_to_the_next_page_is_laid_out_again() -> None:
+    """A paragraph lays out its lines once per width (_Paragraph); when reportlab finds no room for it and
+    drops its lines to move it on, the next wrap at the same width must lay them out anew."""
+    from reportlab.platypus import Paragraph
+
+    from indice_kiosk.paper import document
+
+    load_font(FONT)
+    kit = document._Kit()
+    text = "架空大学病院産婦人科" * 12
+    reference = drawn(Paragraph(document._markup(text), kit.value), 200)
+    for paragraph in (kit.para(text, kit.value),):
+        paragraph.wrap(200, 10_000)
+        assert paragraph.split(200, 5) == []  # not even one line fits
+        assert drawn(paragraph, 200) == reference

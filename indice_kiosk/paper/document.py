@@ -172,6 +172,12 @@ class _Paragraph(Paragraph):
         self._wrapped = (avail_width, size)
         return size
 
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        # reportlab's split may drop the lines it laid out (a paragraph pushed whole to the next page is
+        # wrapped again there): the next wrap must lay them out anew.
+        self._wrapped = None
+        return super().split(avail_width, avail_height)
+
 
 def _markup(text: str) -> str:
     """``text`` for a Paragraph, printed literally. reportlab collapses every run of white space, U+3000
