@@ -46,7 +46,9 @@ from indice_kiosk.core.application import (
 )
 from indice_kiosk.core.text import t
 from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH, FONT_NAME, load_font, split_printable
-from indice_kiosk.paper.reportlab_private import start_page
+from indice_kiosk.paper.reportlab_private import deflate_fast, start_page
+
+deflate_fast()  # every PDF's streams at zlib level 1 (see there)
 
 PDF_TITLE = "INDICE password renewal application"
 GUIDANCE_PDF_TITLE = "INDICE password guidance"
