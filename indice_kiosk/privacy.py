@@ -60,7 +60,9 @@ def scrub(screen: Screen[object]) -> None:
 # StylesCache.get_inner_outer, which also keeps every dead widget's rendered lines). A person's name would
 # stay in memory in them until evicted, and they are most of the memory a session leaves behind.
 # Our own drawing caches are in indice_kiosk.widgets (wrapped prose, ASCII text). Not the rest of the
-# package: the parsed font (paper/fonts.py) is public data, kept for the life of the process.
+# package: the parsed font (paper/fonts.py), the QR code of UMIN's page and the laid-out fixed wording of
+# the papers (paper/document.py, _fixed_template: labels, notes, site settings, never a value typed;
+# tests/test_document.py checks) are public data, kept for the life of the process.
 RENDER_CACHE_PACKAGES = ("rich", "textual", "indice_kiosk.widgets")
 
 

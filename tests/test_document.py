@@ -533,3 +533,93 @@ def test_reportlab_uses_its_c_accelerator() -> None:
 
     assert type(rl_accel.instanceStringWidthTTF).__name__ == "builtin_function_or_method"
     assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
+
+
+# ------------------------------------------------------------------------------- laying out paragraphs
+
+
+def drawn(paragraph: object, width: float) -> bytes:
+    """``paragraph`` laid out at ``width`` and drawn alone on a page: the page's bytes."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    canvas = Canvas(buf, invariant=1, pageCompression=0)
+    paragraph.wrapOn(canvas, width, 10_000)
+    paragraph.drawOn(canvas, 20, 20)
+    canvas.save()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_a_fixed_text_split_at_a_page_end_leaves_its_shared_lines_alone(mixed: bool) -> None:
+    """Fixed wording shares its laid-out lines between forms (paper/document.py, _FixedParagraph);
+    reportlab's split edits the lines it splits, so a split copy must lay itself out on its own first."""
+    from reportlab.platypus import Paragraph
+
+    from indice_kiosk.paper import document
+
+    load_font(FONT)
+    kit = document._kit()
+    ja, en = "申請書はキオスク端末から送信されています。" * 12, "sent from the kiosk terminal " * 6
+
+    def make() -> object:
+        return kit.mixed(ja, en, kit.label) if mixed else kit.fixed(ja, kit.label)
+
+    markup = (f'{document._markup(ja)}　<font size="{document.SUBLABEL_SIZE}">{document._markup(en)}</font>'
+              if mixed else document._markup(ja))
+    reference = drawn(Paragraph(markup, kit.label), 200)
+    assert drawn(make(), 200) == reference
+    first = make()
+    _width, height = first.wrap(200, 10_000)
+    assert len(first.split(200, height / 2)) == 2
+    assert drawn(make(), 200) == reference  # the next form's copy draws as before the split
+
+
+def test_a_paragraph_pushed_whole_to_the_next_page_is_laid_out_again() -> None:
+    """A paragraph lays out its lines once per width (_Paragraph); when reportlab finds no room for it and
+    drops its lines to move it on, the next wrap at the same width must lay them out anew."""
+    from reportlab.platypus import Paragraph
+
+    from indice_kiosk.paper import document
+
+    load_font(FONT)
+    kit = document._kit()
+    text = "架空大学病院産婦人科" * 12
+    reference = drawn(Paragraph(document._markup(text), kit.value), 200)
+    for paragraph in (kit.para(text, kit.value), kit.fixed(text, kit.value)):
+        paragraph.wrap(200, 10_000)
+        assert paragraph.split(200, 5) == []  # not even one line fits
+        assert drawn(paragraph, 200) == reference
+
+
+def test_repeated_renders_are_byte_identical(sample: Application) -> None:
+    """Fixed wording is laid out once per process and shared: later forms come out as the first did."""
+    from indice_kiosk.paper.document import render_fax
+
+    def fax(application: Application) -> bytes:
+        return render_fax(application, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL,
+                          agreement="UMIN 合意", invariant=True)
+
+    answers = dict(sample.answers, representative_name="佐藤 花子")
+    group = replace(sample, id_type=IdType.GROUP, answers=answers)
+    first = [render(sample), fax(sample), render(group), fax(group)]
+    assert [render(sample), fax(sample), render(group), fax(group)] == first
+
+
+def test_fixed_wording_cache_holds_no_personal_data(sample: Application) -> None:
+    """The laid-out fixed wording outlives the session (it is public: labels, notes, site settings), so
+    no value a person typed may reach it."""
+    import gc
+
+    from indice_kiosk.paper import document
+
+    person = replace(sample, answers=dict(sample.answers, institution="カナリア病院", department="鳴禽科",
+                                          phone="03-9999-1234", name_kanji="鳥 鳴子", umin_id="canary-tky"))
+    document.render_fax(person, font_path=FONT, fax_number=FAX, page_url=UMIN_PAGE_URL, agreement="UMIN 合意")
+    render(person)
+    assert document._fixed_template.cache_info().currsize > 30
+    gc.collect()
+    texts = [obj.text for obj in gc.get_objects() if isinstance(obj, document._FixedParagraph)]
+    assert len(texts) >= document._fixed_template.cache_info().currsize
+    typed = [value for value in person.answers.values() if value]
+    assert not [(value, text) for value in typed for text in texts if value in text]

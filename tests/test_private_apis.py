@@ -101,6 +101,32 @@ def test_reportlab_still_has_the_private_parts_we_use() -> None:
     assert "TTFontFace(" in inspect.getsource(ttfonts.TTFont.__init__)  # the parse font_face_given skips
 
 
+
+def test_reportlab_still_compresses_every_stream_through_the_one_filter_we_speed_up() -> None:
+    """deflate_fast replaces the encode of reportlab's PDFZCompress object: the page streams and the
+    embedded font subsets must still go through that object, and come out as Flate streams."""
+    import io
+    import zlib
+
+    from pypdf import PdfReader
+    from reportlab.pdfbase import pdfdoc
+
+    from indice_kiosk.paper import document, reportlab_private
+    from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
+
+    assert isinstance(pdfdoc.PDFZCompress, pdfdoc.PDFStreamFilterZCompress)
+    assert pdfdoc.PDFZCompress.pdfname == "FlateDecode"
+    assert "pdfdoc.PDFZCompress" in inspect.getsource(ttfonts.TTFontFace.addSubsetObjects)
+    assert "PDFZCompress" in inspect.getsource(pdfdoc.PDFPage.check_format)
+    assert pdfdoc.PDFZCompress.encode is reportlab_private._deflate  # document.py has switched it on
+    data = b"BT /F1 12 Tf (kiosk) Tj ET\n" * 200
+    assert pdfdoc.PDFZCompress.encode(data) == zlib.compress(data, reportlab_private.DEFLATE_LEVEL)
+    pdf = document.render_application(document.sample_application(), font_path=DEFAULT_FONT_PATH,
+                                      fax_number="03-5689-0726", page_url="http://www.umin.ac.jp/")
+    assert pdf.count(b"/FlateDecode") >= 2  # the page and the font subset, compressed
+    assert "UMIN" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()  # and read back
+
+
 PRIVATE_NAMES = re.compile(r"\._bindings\b|_merge_bindings|_exit_renderables|_close_messages_no_wait"
                            r"|_startPage|TTFontFace|_batch_count|textual\._compositor|messages\.Update")
 
