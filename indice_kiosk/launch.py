@@ -42,6 +42,11 @@ def start_on_scrubbing_heap() -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
+    script = sys.argv[0]
+    if os.path.basename(script) == "indice-kiosk" and os.access(script, os.X_OK):
+        # The command itself again, not the interpreter: the process keeps its name ("indice-kiosk" in
+        # ps, pgrep and /proc/PID/comm; a restart through python would be named "python3").
+        os.execve(script, sys.argv, environment)
     os.execve(sys.executable, sys.orig_argv, environment)
 
 

@@ -127,6 +127,26 @@ def test_reportlab_still_compresses_every_stream_through_the_one_filter_we_speed
     assert "UMIN" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()  # and read back
 
 
+def test_a_character_beyond_the_bmp_reads_back_from_the_pdf() -> None:
+    """to_unicode_for_every_plane: reportlab still builds ToUnicode through its module-level function,
+    and a name with 𡈽 (U+2123D, in the font) is found in the PDF's text (before: pypdf rejected the map)."""
+    import dataclasses
+    import io
+
+    from pypdf import PdfReader
+
+    from indice_kiosk.paper import document, reportlab_private
+    from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH
+
+    assert "makeToUnicodeCMap(" in inspect.getsource(ttfonts.TTFont.addObjects)
+    assert ttfonts.makeToUnicodeCMap is reportlab_private._to_unicode_cmap  # document.py has switched it on
+    sample = document.sample_application()
+    application = dataclasses.replace(sample, answers={**sample.answers, "name_kanji": "𡈽田 太郎"})
+    pdf = document.render_application(application, font_path=DEFAULT_FONT_PATH, fax_number="03-5689-0726",
+                                      page_url="http://www.umin.ac.jp/")
+    assert "𡈽田" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
 PRIVATE_NAMES = re.compile(r"\._bindings\b|_merge_bindings|_exit_renderables|_close_messages_no_wait"
                            r"|_startPage|TTFontFace|_batch_count|textual\._compositor|messages\.Update")
 

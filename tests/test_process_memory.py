@@ -50,7 +50,7 @@ def canary_answers() -> dict[str, str]:
         "institution": pick(KANJI, 4) + "大学病院",
         "department": pick(KANJI, 4) + "科",
         "position": "講師",  # common words: not a canary
-        "phone": f"03-{pick('0123456789', 4)}-{pick('0123456789', 4)}",
+        "phone": f"03-5{pick('0123456789', 3)}-{pick('0123456789', 4)}",  # a valid Tokyo number (03-5…)
         "email": f"{token}@example.ac.jp",
     }
 
@@ -112,6 +112,8 @@ def test_no_copy_of_the_answers_is_left_in_process_memory_after_the_wipe(kiosk: 
     # (glibc's loader rewrites GLIBC_TUNABLES in place as it reads it: only its presence is checked.)
     assert b"PYTHONMALLOC=malloc" in environment
     assert any(entry.startswith(b"GLIBC_TUNABLES=glibc.malloc.") for entry in environment)
+    # ... as the command itself: it keeps its name for ps and pgrep (a restart through python3 did not).
+    assert Path(f"/proc/{kiosk.process.pid}/comm").read_text().strip() == "indice-kiosk"
     press(kiosk, ENTER)
     kiosk.read_until("パスワードの取扱い")
     press(kiosk, END, ENTER, ENTER, ENTER, ENTER)

@@ -56,3 +56,28 @@ def deflate_fast() -> None:
     every stream (pages, font subsets) through its one ``PDFZCompress`` filter object and has no setting
     for the level: the object's ``encode`` is replaced, for the process (the kiosk is its only user)."""
     pdfdoc.PDFZCompress.encode = _deflate  # type: ignore[method-assign]
+
+
+
+_reportlab_cmap = ttfonts.makeToUnicodeCMap
+
+
+def _utf16_hex(code_point: int) -> str:
+    return chr(code_point).encode("utf-16-be", "surrogatepass").hex().upper()
+
+
+def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """reportlab's own ToUnicode CMap, with each character written as UTF-16BE as the PDF format asks:
+    reportlab writes the code point itself, e.g. <24629>, which readers reject, so a character beyond the
+    BMP (a rare kanji in a name, such as 𡈽 in 𡈽田) read back as nothing when the PDF was searched or
+    copied."""
+    lines = _reportlab_cmap(fontname, subset).split("\n")
+    start = lines.index(f"{len(subset)} beginbfchar") + 1
+    lines[start:start + len(subset)] = [f"<{i:02X}> <{_utf16_hex(v)}>" for i, v in enumerate(subset)]
+    return "\n".join(lines)
+
+
+def to_unicode_for_every_plane() -> None:
+    """Have reportlab write the embedded fonts' ToUnicode maps with ``_to_unicode_cmap``: it calls its
+    module-level ``makeToUnicodeCMap`` by name as it writes a font subset; there is no setting."""
+    ttfonts.makeToUnicodeCMap = _to_unicode_cmap  # type: ignore[assignment]
