@@ -74,6 +74,31 @@ def test_which_jobs_are_a_dead_kiosks_leftovers() -> None:
 
 
 @pytest.mark.unit
+def test_a_killed_kiosk_not_yet_collected_by_its_parent_is_dead() -> None:
+    """SIGKILL leaves a zombie until the parent waits for it (tmux, a shell: the restart can come first).
+    Before: its /proc entry, start time and all, made it look alive, and its job stayed queued."""
+    import subprocess
+    import time
+
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        tag = dataclasses.replace(HERE, pid=child.pid, started=jobs.process_start(child.pid) or 0)
+        assert jobs.is_alive(tag)
+        child.kill()
+        deadline = time.monotonic() + 5
+        # Killed, not yet collected: state Z in /proc/PID/stat (the field after the command's ")").
+        while open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert jobs.process_start(child.pid) == tag.started  # /proc still shows it, as before
+        assert not jobs.is_alive(tag)
+        assert jobs.is_leftover(jobs.job_name(jobs.FAX, tag), HERE)
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.unit
 def test_unsure_is_alive() -> None:
     """A process /proc does not show (another account's, hidepid) but that exists is taken as running."""
     init = KioskTag(HERE.machine, HERE.boot, 1, 0)

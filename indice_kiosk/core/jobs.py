@@ -78,18 +78,24 @@ def _first_line(path: str) -> str:
         return ""
 
 
-def process_start(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (/proc/PID/stat, field 22), or None when it cannot
-    be read (gone, or hidden from this account)."""
+def _process_stat(pid: int) -> tuple[str, int] | None:
+    """The process's state letter and start time in clock ticks since boot (/proc/PID/stat, fields 3 and
+    22), or None when they cannot be read (gone, or hidden from this account)."""
     stat = _first_line(f"/proc/{pid}/stat")
     if not stat:
         return None
     # The command name (field 2) is in parentheses and may hold spaces: count fields after the last ")".
     fields = stat.rsplit(")", 1)[-1].split()
     try:
-        return int(fields[19])
+        return fields[0], int(fields[19])
     except (IndexError, ValueError):
         return None
+
+
+def process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot, or None when it cannot be read."""
+    stat = _process_stat(pid)
+    return stat[1] if stat else None
 
 
 @functools.cache
@@ -104,9 +110,11 @@ def this_kiosk() -> KioskTag:
 def is_alive(tag: KioskTag) -> bool:
     """Whether the process that ``tag`` names may still run (on this machine and boot). Unsure is alive:
     a process of another account that /proc hides but that exists (kill(pid, 0) says EPERM)."""
-    started = process_start(tag.pid)
-    if started is not None and tag.started:
-        return started == tag.started
+    stat = _process_stat(tag.pid)
+    if stat is not None and tag.started:
+        state, started = stat
+        # A zombie has died; only its parent has not collected it yet (tmux, or a shell, can take a while).
+        return started == tag.started and state not in ("Z", "X")
     try:
         os.kill(tag.pid, 0)
     except ProcessLookupError:
