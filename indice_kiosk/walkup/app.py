@@ -198,9 +198,14 @@ class KioskApp(App[None], inherit_bindings=False):
 
         def release() -> None:
             held.close()
-            paint_in_full_once(self.screen)
+            self._paint_whole_screen()
 
         self.set_timer(delay, release)
+
+    def _paint_whole_screen(self) -> None:
+        # A held paint may be released as the app closes (quit, a signal): no screen is left to paint then.
+        if self.screen_stack:
+            paint_in_full_once(self.screen)
 
     def _paint_once(self, change: Callable[[], Awaitable[object]]) -> None:
         """Run ``change`` (a push or a pop) with the terminal held until the screen it shows is mounted; that
@@ -224,7 +229,7 @@ class KioskApp(App[None], inherit_bindings=False):
                 await shown
             finally:
                 held.close()
-                paint_in_full_once(self.screen)
+                self._paint_whole_screen()
 
         self.call_next(release)
 
