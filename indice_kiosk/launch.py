@@ -25,13 +25,19 @@ SCRUBBING_HEAP_TUNABLES = "glibc.malloc.tcache_count=0:glibc.malloc.perturb=255"
 SCRUBBING_HEAP_MARKER = "INDICE_KIOSK_SCRUBBING_HEAP"
 
 
+# What the site's units and sshd set for the kiosk (deploy/: tests/test_deployment.py checks they agree),
+# so an installed kiosk starts on the scrubbing heap at once; a kiosk started by hand starts again.
+SCRUBBING_HEAP_ENVIRONMENT = {"PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": SCRUBBING_HEAP_TUNABLES,
+                              SCRUBBING_HEAP_MARKER: "1"}
+
+
 def scrubbing_heap_environment(environ: Mapping[str, str]) -> dict[str, str] | None:
     """The environment to start the program again in, or None when this process already runs so."""
     if environ.get(SCRUBBING_HEAP_MARKER) == "1":
         return None
     tunables = environ.get("GLIBC_TUNABLES")
     tunables = f"{tunables}:{SCRUBBING_HEAP_TUNABLES}" if tunables else SCRUBBING_HEAP_TUNABLES
-    return {**environ, "PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": tunables, SCRUBBING_HEAP_MARKER: "1"}
+    return {**environ, **SCRUBBING_HEAP_ENVIRONMENT, "GLIBC_TUNABLES": tunables}
 
 
 def start_on_scrubbing_heap() -> None:
