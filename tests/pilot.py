@@ -80,6 +80,14 @@ async def submit_form(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: pilot.app.screen.id == "review")
 
 
+async def to_review(pilot: Pilot) -> None:
+    """The usual way to the review: agree, INDICE only with a personal ID, PERSON's answers, the form sent."""
+    await agree(pilot)
+    await choose(pilot, "indice-only")
+    await fill(pilot, PERSON)
+    await submit_form(pilot)
+
+
 async def print_and_wait(pilot: Pilot) -> None:
     await pilot.click("#confirm")
     await wait_for(pilot, lambda: pilot.app.screen.id == "send")

@@ -40,6 +40,7 @@ from tests.pilot import (
     start,
     start_over,
     submit_form,
+    to_review,
     wait_for,
 )
 from tests.terminal import Terminal, drive_to_send, start_real_process
@@ -215,10 +216,7 @@ async def test_job_cancelled_in_cups_is_reported(config: Config, private_cups) -
     async with app.run_test(size=SIZE) as pilot:
         private_cups.lp_command("cupsdisable", private_cups.queue)
         try:
-            await agree(pilot)
-            await choose(pilot, "indice-only")
-            await fill(pilot, PERSON)
-            await submit_form(pilot)
+            await to_review(pilot)
             await pilot.click("#confirm")
             connection = pycups.Connection(host=private_cups.host, port=private_cups.port)
             deadline = time.monotonic() + 20

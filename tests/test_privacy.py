@@ -39,6 +39,7 @@ from tests.pilot import (
     print_and_wait,
     start_over,
     submit_form,
+    to_review,
     wait_for,
 )
 from tests.terminal import LogSocket, Terminal, drive_to_send, start_real_process, wait_dead
@@ -152,10 +153,7 @@ async def test_the_wipe_finds_every_render_cache(config: Config) -> None:
 
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
-        await agree(pilot)
-        await choose(pilot, "indice-only")
-        await fill(pilot, PERSON)
-        await submit_form(pilot)
+        await to_review(pilot)
         def drawing(module: str) -> bool:
             return any(module == package or module.startswith(package + ".")
                        for package in RENDER_CACHE_PACKAGES)

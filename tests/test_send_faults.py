@@ -16,22 +16,16 @@ from indice_kiosk.core.config import Config
 from tests.pilot import (
     PERSON,
     SIZE,
-    agree,
-    choose,
-    fill,
     new_app,
     print_and_wait,
     shown,
-    submit_form,
+    to_review,
     wait_for,
 )
 
 
 async def reach_send(pilot) -> None:
-    await agree(pilot)
-    await choose(pilot, "indice-only")
-    await fill(pilot, PERSON)
-    await submit_form(pilot)
+    await to_review(pilot)
     await print_and_wait(pilot)
 
 
@@ -90,10 +84,7 @@ async def test_paused_queue_waits_boundedly_then_retry_prints(config: Config, pr
     async with app.run_test(size=SIZE) as pilot:
         private_cups.lp_command("cupsdisable", private_cups.queue)
         try:
-            await agree(pilot)
-            await choose(pilot, "indice-only")
-            await fill(pilot, PERSON)
-            await submit_form(pilot)
+            await to_review(pilot)
             await pilot.click("#confirm")
             await wait_for(pilot, lambda: app.screen.id == "send")
             # While the job waits, the screen says so and the idle timeout is held off.
@@ -157,10 +148,7 @@ async def test_cupsd_dying_mid_job_is_a_fault_and_the_retry_is_the_only_copy(con
     own_cups.lp_command("cupsdisable", queue)
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
-        await agree(pilot)
-        await choose(pilot, "indice-only")
-        await fill(pilot, PERSON)
-        await submit_form(pilot)
+        await to_review(pilot)
         await pilot.click("#confirm")
         await wait_for(pilot, lambda: app.screen.id == "send")
         await wait_for(pilot, lambda: "一時停止" in shown(app.screen.query_one("#send-status")))

@@ -26,6 +26,7 @@ from tests.pilot import (
     start,
     start_over,
     submit_form,
+    to_review,
     wait_for,
 )
 
@@ -189,10 +190,7 @@ async def test_english_session_messages(config: Config) -> None:
 async def test_review_says_more_below_until_the_end_is_shown_and_nothing_moves(config: Config) -> None:
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
-        await agree(pilot)
-        await choose(pilot, "indice-only")
-        await fill(pilot, PERSON)
-        await submit_form(pilot)
+        await to_review(pilot)
         await pilot.resize_terminal(80, 18)  # a short terminal: the answers run past its bottom
         await pilot.pause()
         more = app.screen.query_one("#more-below")
@@ -211,10 +209,7 @@ async def test_review_says_more_below_until_the_end_is_shown_and_nothing_moves(c
 async def test_edit_from_review_keeps_every_answer(config: Config) -> None:
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
-        await agree(pilot)
-        await choose(pilot, "indice-only")
-        await fill(pilot, PERSON)
-        await submit_form(pilot)
+        await to_review(pilot)
         await pilot.click("#edit")
         await wait_for(pilot, lambda: app.screen.id == "applicant")
         for key in PERSON:
