@@ -499,6 +499,9 @@ async def test_screen_refuses_to_overwrite_another_writer_and_reload_shows_their
         assert status(app) == "Someone else changed the settings first. Please reload them."
         assert toml.read_bytes() == theirs
         await click(pilot, "#reload")
+        await pilot.pause()
+        await click(pilot, "#confirm-yes")  # the refused edit is not saved: reloading asks before dropping it
+        await pilot.pause()
         screen = app.screen
         assert screen.query_one("#set-fax-dial_prefix", Input).value == "0"
         assert screen.query_one("#set-project-name", Input).value == "Other's project"
@@ -583,6 +586,30 @@ async def test_leaving_with_unsaved_edits_asks_first_and_keeps_them(toml: Path) 
         await click(pilot, "#confirm-yes")
         assert app.settings_closed and app.screen.id != "settings"
     assert toml.read_bytes() == before and not backup_path(toml).exists()
+
+
+async def test_reloading_with_unsaved_edits_asks_first_and_keeps_them(toml: Path) -> None:
+    """Reload read the file again over what was typed and not saved, without a word (found after #14.9)."""
+    app = Host(toml)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "set-project-contact", "事務局 内線 9")
+        await click(pilot, "#reload")
+        await pilot.pause()
+        dialog = app.screen
+        assert dialog.id == "confirm"
+        assert dialog.query_one("#confirm-question", Prose).text == t("ja", "settings.confirm.discard_reload")
+        await click(pilot, "#confirm-no")
+        await pilot.pause()
+        assert app.screen.query_one("#set-project-contact", Input).value == "事務局 内線 9"
+        await click(pilot, "#reload")
+        await pilot.pause()
+        await click(pilot, "#confirm-yes")
+        await pilot.pause()
+        assert app.screen.id == "settings"
+        # The file's value again.
+        assert app.screen.query_one("#set-project-contact", Input).value != "事務局 内線 9"
+        assert t("ja", "settings.reloaded") in status(app)
 
 
 def english_words(text: str, *allowed: str) -> list[str]:

@@ -6,7 +6,7 @@ Works pushed from any app (the operator console) or alone; it needs nothing from
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from textual import work
@@ -209,8 +209,12 @@ class SettingsScreen(Screen[None]):
         return True
 
     def action_reload(self) -> None:
-        if self.reload():
-            self._status(self.t("settings.reloaded"))
+        def reload() -> None:
+            if self.reload():
+                self._status(self.t("settings.reloaded"))
+
+        # Reading the file again replaces every field: what was typed and not saved is asked about first.
+        self._unless_unsaved("settings.confirm.discard_reload", "settings.confirm.discard_reload_yes", reload)
 
     def action_save(self) -> None:
         if self._checking:
@@ -324,19 +328,22 @@ class SettingsScreen(Screen[None]):
         self._status(self.t("settings.saved", bak=backup_path(self.path).name))
 
     def action_close(self) -> None:
+        self._unless_unsaved("settings.confirm.discard", "settings.confirm.discard_yes", self._leave)
+
+    def _unless_unsaved(self, question: str, yes: str, then: Callable[[], None]) -> None:
+        """``then`` at once when nothing typed would be lost by it; otherwise only if the operator says so."""
         if self.app.screen is not self:
             return  # a question is already open over the form
         if not self.unsaved():
-            self._leave()
+            then()
             return
 
         def answered(discard: bool | None) -> None:
             # Keeping on editing changes nothing: the fields still hold what was typed.
             if discard:
-                self._leave()
+                then()
 
-        self.app.push_screen(ConfirmScreen(self.t("settings.confirm.discard"), self.lang,
-                                           yes_key="settings.confirm.discard_yes",
+        self.app.push_screen(ConfirmScreen(self.t(question), self.lang, yes_key=yes,
                                            no_key="settings.confirm.keep"), answered)
 
     def _leave(self) -> None:

@@ -418,6 +418,8 @@ TEXT: dict[str, str] = {
     "settings.invalid": "Some values are wrong. Correct the fields marked in red, then save.",
     "settings.unchanged": "Nothing has changed.",
     "settings.confirm.discard": "Some changes are not saved. Discard them and close the settings?",
+    "settings.confirm.discard_reload": "Some changes are not saved. Discard them and read the file again?",
+    "settings.confirm.discard_reload_yes": "Yes, discard and reload",
     "settings.confirm.keep": "No, keep editing",
     "settings.confirm.discard_yes": "Yes, discard and close",
     "settings.checking": "Asking the CUPS server {server} whether queue {queues} exists…",

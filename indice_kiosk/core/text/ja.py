@@ -417,6 +417,8 @@ TEXT: dict[str, str] = {
     "settings.invalid": "入力に誤りがあります。赤で示した項目を直してから保存してください。",
     "settings.unchanged": "変更はありません。",
     "settings.confirm.discard": "保存していない変更があります。変更を捨てて設定画面を閉じますか？",
+    "settings.confirm.discard_reload": "保存していない変更があります。変更を捨てて、ファイルを読み込み直しますか？",
+    "settings.confirm.discard_reload_yes": "はい、変更を捨てて読み込み直す",
     "settings.confirm.keep": "いいえ、編集を続ける",
     "settings.confirm.discard_yes": "はい、変更を捨てて閉じる",
     "settings.checking": "CUPS サーバー {server} にキュー {queues} があるか確認しています…",
