@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import getpass
 import io
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -396,6 +397,31 @@ async def test_settings_opens_the_settings_screen(config: Config, tmp_path: Path
         await wait_for(pilot, lambda: app.screen.id == "settings")
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen.id == "console")
+
+
+async def test_quitting_over_unsaved_settings_says_what_would_be_lost(config: Config, tmp_path: Path) -> None:
+    """ctrl+q over the settings form with unsaved edits asked only "quit?": now it says the edits go."""
+    from textual.widgets import Input
+
+    path = tmp_path / "kiosk.toml"
+    shutil.copy(Path(__file__).resolve().parent.parent / "kiosk.toml", path)  # the shipped file
+    app = ConsoleApp(config, lang="en", settings_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.click("#settings")
+        await wait_for(pilot, lambda: app.screen.id == "settings")
+        app.screen.query_one("#set-project-contact", Input).value = "secretariat ext. 9"
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        question = app.screen.query_one("#confirm-question").text  # type: ignore[attr-defined]
+        assert question == t("en", "settings.confirm.discard_quit")
+        await pilot.click("#confirm-no")
+        await wait_for(pilot, lambda: app.screen.id == "settings")
+        assert app.screen.query_one("#set-project-contact", Input).value == "secretariat ext. 9"
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: app.screen.id == "confirm")
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: app.return_code is not None)
 
 
 async def test_settings_without_a_file_says_so(config: Config) -> None:

@@ -447,6 +447,11 @@ class ConsoleApp(App[None], inherit_bindings=False):
     def action_request_quit(self) -> None:
         if isinstance(self.screen, ConfirmScreen):
             return
+        unless_unsaved = getattr(self.screen, "unless_unsaved", None)  # the settings form is open
+        if callable(unless_unsaved) and self.screen.unsaved():  # type: ignore[attr-defined]
+            # Quitting would lose what was typed there: the question says so (and quits, if yes).
+            unless_unsaved("settings.confirm.discard_quit", "settings.confirm.discard_quit_yes", self.exit)
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:

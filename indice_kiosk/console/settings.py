@@ -214,7 +214,7 @@ class SettingsScreen(Screen[None]):
                 self._status(self.t("settings.reloaded"))
 
         # Reading the file again replaces every field: what was typed and not saved is asked about first.
-        self._unless_unsaved("settings.confirm.discard_reload", "settings.confirm.discard_reload_yes", reload)
+        self.unless_unsaved("settings.confirm.discard_reload", "settings.confirm.discard_reload_yes", reload)
 
     def action_save(self) -> None:
         if self._checking:
@@ -328,9 +328,9 @@ class SettingsScreen(Screen[None]):
         self._status(self.t("settings.saved", bak=backup_path(self.path).name))
 
     def action_close(self) -> None:
-        self._unless_unsaved("settings.confirm.discard", "settings.confirm.discard_yes", self._leave)
+        self.unless_unsaved("settings.confirm.discard", "settings.confirm.discard_yes", self._leave)
 
-    def _unless_unsaved(self, question: str, yes: str, then: Callable[[], None]) -> None:
+    def unless_unsaved(self, question: str, yes: str, then: Callable[[], None]) -> None:
         """``then`` at once when nothing typed would be lost by it; otherwise only if the operator says so."""
         if self.app.screen is not self:
             return  # a question is already open over the form

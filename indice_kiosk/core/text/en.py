@@ -420,6 +420,8 @@ TEXT: dict[str, str] = {
     "settings.confirm.discard": "Some changes are not saved. Discard them and close the settings?",
     "settings.confirm.discard_reload": "Some changes are not saved. Discard them and read the file again?",
     "settings.confirm.discard_reload_yes": "Yes, discard and reload",
+    "settings.confirm.discard_quit": "Some changes are not saved. Discard them and quit?",
+    "settings.confirm.discard_quit_yes": "Yes, discard and quit",
     "settings.confirm.keep": "No, keep editing",
     "settings.confirm.discard_yes": "Yes, discard and close",
     "settings.checking": "Asking the CUPS server {server} whether queue {queues} exists…",

@@ -419,6 +419,8 @@ TEXT: dict[str, str] = {
     "settings.confirm.discard": "保存していない変更があります。変更を捨てて設定画面を閉じますか？",
     "settings.confirm.discard_reload": "保存していない変更があります。変更を捨てて、ファイルを読み込み直しますか？",
     "settings.confirm.discard_reload_yes": "はい、変更を捨てて読み込み直す",
+    "settings.confirm.discard_quit": "保存していない変更があります。変更を捨てて終了しますか？",
+    "settings.confirm.discard_quit_yes": "はい、変更を捨てて終了する",
     "settings.confirm.keep": "いいえ、編集を続ける",
     "settings.confirm.discard_yes": "はい、変更を捨てて閉じる",
     "settings.checking": "CUPS サーバー {server} にキュー {queues} があるか確認しています…",
