@@ -57,9 +57,7 @@ def log(message: str) -> None:
 
 
 def child(name: str, *args: str, timeout: float = 300.0, env: dict[str, str] | None = None) -> dict:
-    # Row 1's kiosk starts through the command's first step (bench/kiosk_start.py).
-    argv = [str(HERE.parent / "kiosk_start.py"), *args[1:]] if (name, args[:1]) == ("startup", ("kiosk",)) \
-        else [str(HERE), "--child", name, *args]
+    argv = [str(HERE), "--child", name, *args]
     proc = subprocess.run([sys.executable, *argv], cwd=ROOT, env=env or SAFE_ENV,
                           capture_output=True, text=True, timeout=timeout)
     for line in reversed(proc.stdout.splitlines()):
@@ -92,10 +90,8 @@ def child_startup(kind: str, spawned: str) -> None:
     result: dict = {}
 
     if kind == "kiosk":
-        # What `indice-kiosk --config kiosk.toml` does before app.run(), after its first step (started
-        # again on the scrubbing heap: bench/kiosk_start.py did that, the spawn time still counts): parse
-        # the command line, read and check the settings, harden the process, build the app
-        # (indice_kiosk.main / run / make_app).
+        # What `indice-kiosk --config kiosk.toml` does before app.run(): parse the command line, read and
+        # check the settings, harden the process, build the app (indice_kiosk.main / run / make_app).
         from indice_kiosk import cli as indice_kiosk
 
         args = indice_kiosk.parse_args(["--config", str(ROOT / "kiosk.toml")])
@@ -325,23 +321,17 @@ def run_child(argv: list[str]) -> None:
 
 
 def bench_startup() -> dict:
-    """Row 1: the kiosk as the site's units and sshd start it (on the scrubbing heap from the start:
-    deploy/), the minimal app, and -- report only -- the kiosk started by hand, which starts itself again
-    on that heap (indice_kiosk/launch.py). Alternating, in this order."""
-    from indice_kiosk.launch import SCRUBBING_HEAP_ENVIRONMENT, SCRUBBING_HEAP_MARKER
-
-    by_hand = {k: v for k, v in SAFE_ENV.items() if k != SCRUBBING_HEAP_MARKER}
-    kinds = {"kiosk": ("kiosk", {**by_hand, **SCRUBBING_HEAP_ENVIRONMENT}), "minimal": ("minimal", by_hand),
-             "by_hand": ("kiosk", by_hand)}
+    """Row 1: the kiosk as the command starts it, and the minimal app. Alternating, in this order."""
+    kinds = ("kiosk", "minimal")
     ready: dict[str, list[float]] = {kind: [] for kind in kinds}
     wall: dict[str, list[float]] = {kind: [] for kind in kinds}
     info: dict = {}
-    for app, env in kinds.values():  # warm the page cache for each
-        child("startup", app, str(time.time()), env=env)
+    for kind in kinds:  # warm the page cache for each
+        child("startup", kind, str(time.time()))
     for _ in range(STARTUP_N):
-        for kind, (app, env) in kinds.items():
+        for kind in kinds:
             t0 = time.time()
-            res = child("startup", app, str(t0), env=env)
+            res = child("startup", kind, str(t0))
             wall[kind].append(time.time() - t0)
             ready[kind].append(res["ready_s"])
             if kind == "kiosk":
@@ -350,7 +340,6 @@ def bench_startup() -> dict:
     # of the pairs' ratios, so a slow stretch of the machine weighs on both sides of a pair alike.
     pairs = [k / m for k, m in zip(ready["kiosk"], ready["minimal"], strict=True)]
     return {"kiosk": statistics.median(ready["kiosk"]), "minimal": statistics.median(ready["minimal"]),
-            "by_hand": statistics.median(ready["by_hand"]),
             "ratio": statistics.median(pairs), "pair_spread": (min(pairs), max(pairs)),
             "ratio_of_fastest": min(ready["kiosk"]) / min(ready["minimal"]),
             "kiosk_wall": statistics.median(wall["kiosk"]),
@@ -601,6 +590,20 @@ def bench_terminal(server: str, queue: str, idle_window: float = IDLE_WINDOW) ->
             time.sleep(0.15)
             keystrokes.append(term.count - before)
         out["keystrokes"] = keystrokes
+        # After a person: start over (F9, then "yes") ends the session, and the program starts itself again
+        # for the next one (indice_kiosk/walkup/ending.py): from "yes" to the next welcome drawn whole.
+        before = term.count
+        term.send(b"\x1b[20~")
+        term.wait_for("最初に戻りますか".encode(), since=before, timeout=20)
+        term.settle(quiet=0.3, cap=5)
+        term.send(b"\t")
+        term.settle(quiet=0.3, cap=5)
+        before, sent = term.count, time.monotonic()
+        term.send(b"\r")
+        term.wait_for("はじめる".encode(), since=before, timeout=30)
+        term.settle(quiet=0.5, cap=10, since=sent)
+        with term.lock:
+            out["restart_s"], out["restart_bytes"] = term.last - sent, len(term.data) - before
         out["alive"] = term.proc.poll() is None
     finally:
         out["rc"] = term.stop()
@@ -717,7 +720,7 @@ def main() -> int:
         startup_row(rows, notes)
     if want(2, 3):
         render_rows(rows, notes)
-    if want(4, 5, 6, 7, 8, 9):
+    if want(1, 4, 5, 6, 7, 8, 9):
         cups_rows(rows, notes, want)
     if want(10):
         load_row(rows, notes)
@@ -745,11 +748,8 @@ def startup_row(rows: list, notes: list[str]) -> None:
     ratio = s["ratio"]
     rows.append(("1 cold start → welcome ready (headless)", ms(s["kiosk"]), ms(s["minimal"]) + " minimal app",
                  f"{ratio:.2f}×", "≤ 1.25×", verdict(ratio <= 1.25)))
-    rows.append(("1b the same, started by hand (starts itself again on the scrubbing heap)", ms(s["by_hand"]),
-                 "—", f"+{ms(s['by_hand'] - s['kiosk'])}", "report", "info"))
     notes.append(f"1: {STARTUP_N} alternating pairs, time from spawn to the first refresh after the screen "
-                 f"is ready (the kiosk through indice_kiosk's own start: arguments, kiosk.toml, make_app; "
-                 f"on the scrubbing heap from the start, as deploy/'s units and sshd start it); "
+                 f"is ready (the kiosk through indice_kiosk's own start: arguments, kiosk.toml, make_app); "
                  f"the ratio is the median of the pairs' ratios (range "
                  f"{s['pair_spread'][0]:.2f}–{s['pair_spread'][1]:.2f}; fastest start against fastest start: "
                  f"{s['ratio_of_fastest']:.2f}×), the times are medians; "
@@ -808,8 +808,8 @@ def cups_rows(rows: list, notes: list[str], want: Callable[..., bool]) -> None:
             rss_argv = [sys.executable, str(HERE), "--child", "sessions-rss", str(SESSIONS_FOR_RSS)]
             rss_proc = subprocess.Popen(rss_argv, cwd=ROOT, env=SAFE_ENV, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
-        if want(6, 8):
-            # Row 8 alone skips most of row 6's idle minutes (they are what row 6 measures).
+        if want(1, 6, 8):
+            # Row 8 (or 1b) alone skips most of row 6's idle minutes (they are what row 6 measures).
             terminal_rows(rows, notes, server, queue, want)
         if want(9):
             slow_link_row(rows, notes, server, queue)
@@ -862,6 +862,13 @@ def terminal_rows(rows: list, notes: list[str], server: str, queue: str, want: C
         idle_rows(rows, notes, t)
     if want(8):
         bytes_rows(rows, notes, t)
+    if want(1):
+        rows.append(("1b after a person: start over → the next welcome (the program started again, pty)",
+                     ms(t["restart_s"]), "—", f"{t['restart_bytes']} B", "report", "info"))
+        notes.append(f"1b: the real kiosk on an 80×24 pty, at the applicant screen: F9, Tab, Enter "
+                     f"(\"yes\"); from Enter to the last byte of the next welcome, drawn by the program "
+                     f"started again (same process, fresh memory: indice_kiosk/walkup/ending.py); "
+                     f"still running after: {t['alive']}.")
 
 
 def idle_rows(rows: list, notes: list[str], t: dict) -> None:

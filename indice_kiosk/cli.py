@@ -30,6 +30,7 @@ from indice_kiosk.core.config import Config, ConfigError
 from indice_kiosk.core.session import Session
 from indice_kiosk.core.terminal import draws_japanese
 from indice_kiosk.core.text import t
+from indice_kiosk.walkup.ending import NextSession, start_again
 
 if TYPE_CHECKING:
     from indice_kiosk.walkup.app import KioskApp
@@ -211,8 +212,9 @@ def harden_process() -> None:
 
 
 def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool,
-             on_behalf: bool = False) -> KioskApp:
-    """The kiosk as ``run`` starts it (bench/ times its start from here)."""
+             on_behalf: bool = False, notice: NextSession | None = None) -> KioskApp:
+    """The kiosk as ``run`` starts it (bench/ times its start from here): after each person it ends, to be
+    started again (walkup/ending.py), and says ``notice`` first."""
     from indice_kiosk.core.jobs import PrintTarget
     from indice_kiosk.walkup.app import KioskApp
 
@@ -223,7 +225,8 @@ def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool
     operator = getpass.getuser() if (on_behalf or over_ssh) else None
     return KioskApp(config, target=target, fax_target=fax_target, demo=demo,
                     allow_quit=allow_quit or over_ssh, handle_signals=True, operator=operator,
-                    ascii_only=not draws_japanese(os.environ.get("TERM", "")))
+                    ascii_only=not draws_japanese(os.environ.get("TERM", "")),
+                    fresh_process_per_session=True, notice=notice)
 
 
 def run(config: Config, *, demo: bool, allow_quit: bool, on_behalf: bool = False) -> int:
@@ -233,14 +236,15 @@ def run(config: Config, *, demo: bool, allow_quit: bool, on_behalf: bool = False
 
     handler = logs.setup()
     server = cups_server(config.cups.server)
-    app = make_app(config, server=server, demo=demo, allow_quit=allow_quit, on_behalf=on_behalf)
+    app = make_app(config, server=server, demo=demo, allow_quit=allow_quit, on_behalf=on_behalf,
+                   notice=NextSession.notice_from(os.environ))
     # Jobs an earlier kiosk of this machine left in CUPS when it died are removed once the first screen is up,
     # and looked for every minute after that, until this kiosk ends.
     stop_sweeping = threading.Event()
     leftovers.sweep_soon(server, timeout=config.cups.timeout, stop=stop_sweeping)
     log.info("kiosk started")
     try:
-        app.run()
+        next_session = app.run()
     finally:
         # First: a sweep thread still looking when the interpreter shuts down kept the process alive,
         # spinning, after a hang-up (tests/test_ssh.py, the frozen client).
@@ -249,6 +253,9 @@ def run(config: Config, *, demo: bool, allow_quit: bool, on_behalf: bool = False
         app.finish_cancelling(config.cups.timeout + 1)
         log.info("kiosk stopped")
         leave_terminal(handler)
+    if next_session is not None:
+        # A person's session ended: the next one gets a fresh program (walkup/ending.py says why).
+        start_again(next_session)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Privacy: what must not outlive a person's session in the kiosk's memory, and how it is forgotten.
 
-Freed memory is the third place: the `indice-kiosk` command starts itself again on an allocator that
-overwrites every block as it is freed (indice_kiosk/launch.py), before anything of a person is in memory.
+Freed memory is the third place: after each person the `indice-kiosk` command starts itself again, with
+fresh memory (indice_kiosk/walkup/ending.py).
 
 The session's data (answers, the PDF buffer, jobs) is forgotten by ``Session.wipe``
 (indice_kiosk/core/session.py). What the screens drew of it lives on in widgets and in the render caches

@@ -238,26 +238,6 @@ def test_written_out_ipp_codes_match_pycups() -> None:
                  "IPP_NOT_ACCEPTING", "IPP_AUTHENTICATION_CANCELED", "IPP_ERROR"):
         assert getattr(printing, name) == getattr(cups, name), name
     assert printing._PRINTER_FAX == cups.CUPS_PRINTER_FAX
-
-
-def test_the_command_starts_again_on_the_scrubbing_heap_before_importing_the_kiosk() -> None:
-    """launch.py runs twice per start: its first run must cost no more than the interpreter's own."""
-    import subprocess
-    import sys
-
-    from indice_kiosk import launch
-
-    script = ("import sys, indice_kiosk.launch; "
-              "print(sorted(m for m in sys.modules if m.startswith(('textual', 'indice_kiosk.'))))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['indice_kiosk.launch']"
-    environment = launch.scrubbing_heap_environment({"GLIBC_TUNABLES": "glibc.pthread.rseq=0"})
-    assert environment is not None
-    assert environment["PYTHONMALLOC"] == "malloc"
-    assert environment["GLIBC_TUNABLES"] == "glibc.pthread.rseq=0:" + launch.SCRUBBING_HEAP_TUNABLES
-    assert launch.scrubbing_heap_environment(environment) is None  # started again once, not forever
-
-
 @pytest.mark.parametrize(("text", "width", "lines"), [
     # Japanese breaks between any two characters; a closing mark never starts a line.
     ("申請書を印刷しました。", 10, ("申請書を印", "刷しまし", "た。")),

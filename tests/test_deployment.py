@@ -376,16 +376,3 @@ def test_two_kiosks_print_through_one_cups_at_the_same_time(private_cups, tmp_pa
         assert people[side]["name_roman"] in text
         assert people[side]["email"] in text
         assert people[other]["umin_id"] not in text and people[other]["name_roman"] not in text
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("path", ["deploy/systemd/indice-kiosk@.service", "deploy/sshd/indice-kiosk.conf",
-                                  "deploy/bin/indice-kiosk-walkup", "deploy/bin/indice-kiosk-ssh"])
-def test_every_way_the_site_starts_the_kiosk_sets_the_scrubbing_heap(path: str) -> None:
-    """The units, the sshd snippet and the wrappers set what indice_kiosk/launch.py would restart with, so
-    an installed kiosk starts on the heap that overwrites freed memory without starting twice."""
-    from indice_kiosk import launch
-
-    text = (Path(__file__).resolve().parent.parent / path).read_text(encoding="utf-8")
-    for name, value in launch.SCRUBBING_HEAP_ENVIRONMENT.items():
-        assert f"{name}={value}" in text, (path, name)

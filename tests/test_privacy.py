@@ -27,6 +27,7 @@ import pytest
 from indice_kiosk.core import jobs
 from indice_kiosk.core.config import Config
 from indice_kiosk.core.text import t
+from indice_kiosk.walkup.ending import NOTICE_VARIABLE, NextSession
 from tests.pilot import (
     PERSON,
     SIZE,
@@ -227,6 +228,62 @@ async def test_ending_disagree(config: Config, private_cups) -> None:
         assert_wiped(app)
     assert reached_printer(private_cups, token)
     assert_cups_history_clean(private_cups, token)
+
+
+async def test_a_session_that_held_a_person_ends_the_program_for_a_fresh_start(config: Config) -> None:
+    """As the command runs it, the kiosk ends after each person (cli.run then starts it again, fresh memory:
+    tests/test_process_memory.py): the wipe has happened first, and what to say next travels with it."""
+    token = canary_for("fresh start")
+    app = new_app(config, fresh_process_per_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await agree(pilot)
+        await choose(pilot, "indice-only")
+        await fill(pilot, canary_answers(token))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.id == "route")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.id == "consent")
+        await pilot.click("#disagree")
+        await wait_for(pilot, lambda: app.return_value is not None)
+        assert app.session.is_empty and app.session.answers == {}
+        await pilot.pause(0.3)
+        assert not in_memory(token), "the canary is still held by a live object after the wipe"
+    assert app.return_value == NextSession("consent.disagreed", "ja", {})
+
+
+async def test_a_session_that_held_nothing_goes_back_to_welcome_in_the_same_program(config: Config) -> None:
+    """Nobody agreed to anything: no one's data came in, so no fresh start (and no blank screen) is needed."""
+    app = new_app(config, fresh_process_per_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.screen.id == "consent")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await pilot.pause(0.2)
+        assert app.return_value is None and app.is_running
+
+
+async def test_the_program_started_again_says_the_last_sessions_notice(config: Config) -> None:
+    """The notice the ending chose (here: the person did not agree, in English) is said by the next program,
+    from its environment, once."""
+    environ = NextSession("consent.disagreed", "en", {}).environment({"TERM": "xterm"})
+    notice = NextSession.notice_from(environ)
+    assert notice == NextSession("consent.disagreed", "en", {}) and NOTICE_VARIABLE not in environ
+    assert NextSession.notice_from(environ) is None  # said once
+    app = new_app(config, notice=notice)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == "notice")
+        assert app.screen.query_one("#notice-text").text == t("en", "consent.disagreed")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+    # A notice that cannot be read (or names no text) is left unsaid rather than stopping the start.
+    assert NextSession.notice_from({NOTICE_VARIABLE: "{not json"}) is None
+    app = new_app(config, notice=NextSession("no.such.key", "en", {}))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == "welcome")
+        await pilot.pause(0.2)
+        assert app.screen.id == "welcome"
 
 
 async def test_ending_idle(config: Config, private_cups) -> None:

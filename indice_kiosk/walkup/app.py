@@ -32,7 +32,7 @@ from indice_kiosk.core.config import Config
 from indice_kiosk.core.flow import Step
 from indice_kiosk.core.jobs import PrintTarget, cups_server
 from indice_kiosk.core.session import Session
-from indice_kiosk.core.text import t
+from indice_kiosk.core.text import CATALOGUES, t
 from indice_kiosk.cups import delivery
 from indice_kiosk.cups.delivery import Outcome, Progress
 from indice_kiosk.paper import fonts
@@ -90,7 +90,7 @@ def cancel_jobs(jobs: list[tuple[PrintTarget, int]]) -> list[int]:
     return gone
 
 
-class KioskApp(App[None], inherit_bindings=False):
+class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
     CSS_PATH = "walkup.tcss"
     TITLE = "indice-kiosk"
     # A kiosk offers no way out, no screenshots and no copying: the palette has Quit and Screenshot,
@@ -114,6 +114,8 @@ class KioskApp(App[None], inherit_bindings=False):
         operator: str | None = None,
         ascii_only: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
+        fresh_process_per_session: bool = False,
+        notice: ending.NextSession | None = None,
     ) -> None:
         super().__init__()
         # No smooth scrolling: over a slow SSH link every animation frame is a repaint to send.
@@ -156,6 +158,10 @@ class KioskApp(App[None], inherit_bindings=False):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ended = False
         self._stop_watching = threading.Event()
+        # The command (cli.run) starts the program again after each person (walkup/ending.py says why);
+        # tests drive many sessions through one app.
+        self.fresh_process_per_session = fresh_process_per_session
+        self._notice = notice
         self._watchdog = ending.Watchdog(idle_expired=self._idle_expired, leftovers=self._cancel_leftovers,
                                          grace=ending.END_GRACE_SECONDS + config.cups.timeout)
 
@@ -242,6 +248,11 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._check_idle)
+        notice = self._notice
+        if notice is not None and notice.notice and notice.lang in CATALOGUES \
+                and notice.notice in CATALOGUES[notice.lang]:
+            # Said by the program before this one, as the last person's session ended.
+            self.push_screen(NoticeScreen(t(notice.lang, notice.notice, **notice.params), notice.lang))
         if self.handle_signals:
             self._loop = asyncio.get_running_loop()
             # Plain handlers, not the loop's add_signal_handler: they run in the main thread even while the
@@ -281,10 +292,13 @@ class KioskApp(App[None], inherit_bindings=False):
         """The one ending of a session, whatever ended it: forget the person (session, mozc, jobs), empty
         every screen that showed them, and the render caches; then show welcome again -- or, ``leaving``
         (quit, a signal, an unexpected error, the process's end), nothing more, the program is closing.
+        With ``fresh_process_per_session``, a session that held anything of a person ends the app instead
+        (``NextSession``): the command then starts the program again, with fresh memory, for the next one.
 
         ``notice`` is a catalogue key said once, in the person's language, over the welcome screen.
         """
         lang = self.session.lang
+        held_person = not self.session.is_empty
         self.end_session(reason)
         self.session.lang = self.default_lang
         # Digests of what the terminal showed (they summarise rows that showed the person's answers).
@@ -296,6 +310,10 @@ class KioskApp(App[None], inherit_bindings=False):
             scrub(screen)
         if leaving:
             forget_drawn_text()
+            return
+        if held_person and self.fresh_process_per_session:
+            forget_drawn_text()
+            self.exit(result=ending.NextSession(notice, lang, dict(notice_params or {})))
             return
         removals: list[AwaitComplete] = []
         while len(self.screen_stack) > 1:

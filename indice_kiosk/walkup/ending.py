@@ -1,4 +1,12 @@
-"""What ends a kiosk process when nobody is there any more, even if its event loop is stuck.
+"""What ends a kiosk process: after each person, and when nobody is there any more, even if its event loop
+is stuck.
+
+After each person the process starts itself again (``NextSession``, ``start_again``). The wipe empties
+everything live that held them (indice_kiosk/privacy.py), but neither Python nor malloc clears what is
+freed: a dropped string's bytes stay in place until that memory is used again (tests/test_process_memory.py
+found 76-85 copies of a session's answers after the wipe). A program started again (exec: same process,
+same terminal) gets fresh memory from the kernel, so the next person meets none of the last one's bytes,
+whatever held them -- Python, libcups, reportlab's C code, the terminal's input buffers.
 
 Two threads of their own, started by the running kiosk (``KioskApp.on_mount`` with ``handle_signals``):
 
@@ -18,12 +26,15 @@ Two threads of their own, started by the running kiosk (``KioskApp.on_mount`` wi
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import select
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 log = logging.getLogger("kiosk.ending")
 
@@ -36,6 +47,55 @@ STALL_SECONDS = 3.0
 END_GRACE_SECONDS = 3.0
 # Exit status of a process the watchdog ended (deployment.md, section 6).
 FORCED_EXIT_STATUS = 4
+# What the program started again says first (a catalogue key, its language and parameters: never anything
+# a person typed), passed in its environment.
+NOTICE_VARIABLE = "INDICE_KIOSK_NOTICE"
+
+
+@dataclass(frozen=True)
+class NextSession:
+    """The kiosk's result when a person's session ended and the program is to start again for the next
+    one; ``notice`` (a catalogue key, in ``lang``, with ``params`` from the site's settings) is said first."""
+
+    notice: str | None = None
+    lang: str = "ja"
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """``environ`` for the program started again."""
+        environment = {k: v for k, v in environ.items() if k != NOTICE_VARIABLE}
+        if self.notice:
+            environment[NOTICE_VARIABLE] = json.dumps({"key": self.notice, "lang": self.lang,
+                                                       "params": dict(self.params)})
+        return environment
+
+    @classmethod
+    def notice_from(cls, environ: dict[str, str]) -> NextSession | None:
+        """The notice the program before this one left (and remove it: said once), or None."""
+        raw = environ.pop(NOTICE_VARIABLE, None)
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            params = {str(k): str(v) for k, v in data["params"].items()}
+            return cls(str(data["key"]), str(data["lang"]), params)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("ignored a notice that could not be read")
+            return None
+
+
+def start_again(next_session: NextSession) -> None:
+    """Replace this program with a fresh start of itself (exec: the same process, terminal and arguments),
+    for the next person. Called once the terminal has been given back (screen cleared, settings restored)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    environment = next_session.environment(os.environ)
+    script = sys.argv[0]
+    if os.path.basename(script) == "indice-kiosk" and os.access(script, os.X_OK):
+        # The command itself, not the interpreter: the process keeps its name ("indice-kiosk" in ps, pgrep
+        # and /proc/PID/comm; started through python it would be named "python3").
+        os.execve(script, sys.argv, environment)
+    os.execve(sys.executable, sys.orig_argv, environment)
 
 
 def watch_for_hangup(fd: int, on_hangup: Callable[[], None], stop: threading.Event) -> threading.Thread:
