@@ -188,6 +188,40 @@ def test_reading_the_rules_to_the_end_is_sent_as_one_paint(tmp_path: Path) -> No
 
 
 @pytest.mark.system
+def test_the_first_screen_is_sent_as_one_paint_and_so_is_the_next_persons(tmp_path: Path) -> None:
+    """The program starts again after every person (indice_kiosk/walkup/ending.py), so its first screen is
+    paid for once per person over an operator's slow link. It settled over four paints (16 kB where one is
+    5 kB); it must cost no more than an ordinary screen change (welcome -> consent, one frame)."""
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text('[kiosk]\nlanguage = "ja"\n[cups]\nserver = "127.0.0.1:9"\n', encoding="utf-8")
+    env = {**os.environ, "TERM": "xterm-256color", "CUPS_SERVER": "127.0.0.1:9"}
+    kiosk = PtyProcess([str(COMMAND), "--config", str(settings)], env, controlling=False)
+    try:
+        kiosk.read_until("はじめる")
+        first = kiosk.output + kiosk.read_until_quiet()
+        kiosk.write("\r")
+        change = kiosk.read_until_quiet()
+        assert "パスワードの取扱いについて".encode() in change
+        kiosk.write("\x1b[F")  # End
+        kiosk.read_until_quiet()
+        kiosk.write("\x1b[21~")  # F10: agree -- from now on the session holds something of a person
+        assert "どれに当てはまりますか".encode() in kiosk.read_until_quiet()
+        kiosk.write("\x1b[20~")  # F9: start over, asks first
+        kiosk.read_until_quiet()
+        kiosk.write("\t")
+        kiosk.read_until_quiet()
+        kiosk.output = b""
+        kiosk.write("\r")  # yes
+        kiosk.read_until("はじめる")
+        next_person = kiosk.output + kiosk.read_until_quiet()
+        assert kiosk.process.poll() is None  # the same process, started again
+    finally:
+        kiosk.close()
+    assert len(first) <= len(change), f"the first screen took {len(first)} B, a screen change {len(change)} B"
+    assert len(next_person) <= len(change), f"the next person's took {len(next_person)} B"
+
+
+@pytest.mark.system
 @pytest.mark.parametrize("burst", ["one send", "one send per field"])
 def test_typed_ahead_keys_land_in_their_fields(private_cups, tmp_path: Path, burst: str) -> None:
     """#14.6: over a laggy SSH link keys arrive in bursts. Text and Tabs sent at once must fill the fields in

@@ -247,6 +247,10 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         return WelcomeScreen()
 
     def on_mount(self) -> None:
+        # The first screen settles over four paints (its mount, the terminal's size, the focus), 16 kB in
+        # all where one paint is 5 kB: it is drawn once, whole, after a short hold -- the program starts
+        # again after every person, and an operator's slow link pays each byte (bench rows 1b and 8).
+        self.paint_when_settled()
         self.set_interval(1.0, self._check_idle)
         notice = self._notice
         if notice is not None and notice.notice and notice.lang in CATALOGUES \
