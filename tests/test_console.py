@@ -287,6 +287,18 @@ async def test_buttons_need_a_pick(config: Config) -> None:
         assert status_text(pilot) == "Pick a job first."
 
 
+async def test_an_unreachable_server_is_explained_in_the_operators_words(config: Config) -> None:
+    """The line said libcups's own English ("failed to connect to server") to a Japanese operator."""
+    config = dataclasses.replace(config, cups=dataclasses.replace(config.cups, server="127.0.0.1:9"))
+    app = ConsoleApp(config, lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        line = server_line(pilot)
+    assert line == t("ja", "console.server.unreachable", server="127.0.0.1:9",
+                     why=t("ja", "console.server.no_connection"))
+    assert "failed" not in line and "connect" not in line
+
+
 async def test_cups_stopped_then_back(config: Config, private_cups) -> None:
     app = ConsoleApp(both_queues(config), lang="en")
     async with app.run_test(size=SIZE) as pilot:

@@ -121,7 +121,7 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
     @work(thread=True, group="refresh")
     def _refresh_worker(self) -> None:
         try:
-            reachable, reports, detail = operator.server_report(self.config)
+            reachable, reports, why = operator.server_report(self.config)
             jobs: list[JobRow] = []
             if reachable:
                 try:
@@ -131,8 +131,8 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
                 except PrintError as error:
                     log.warning("listing jobs failed: %s (%s)", error.kind, error.detail)
                     if error.kind == "unreachable":
-                        reachable, detail = False, error.detail
-            self._post(self._show, reachable, reports, jobs, detail)
+                        reachable, why = False, error
+            self._post(self._show, reachable, reports, jobs, why)
         finally:
             self._post(self._refresh_finished)
 
@@ -145,13 +145,18 @@ class ConsoleScreen(Screen[None], inherit_bindings=False):
         except RuntimeError:  # the app stopped meanwhile
             log.debug("console closed before a result arrived")
 
-    def _show(self, reachable: bool, reports: list[QueueReport], jobs: list[JobRow], detail: str) -> None:
+    def _show(self, reachable: bool, reports: list[QueueReport], jobs: list[JobRow],
+              why: PrintError | None) -> None:
         self.reachable, self.reports, self.jobs = reachable, reports, jobs
         line = self.query_one("#server-line", Static)
         if reachable:
             line.update(self.t("console.server.reachable", server=self.server_name))
         else:
-            line.update(self.t("console.server.unreachable", server=self.server_name, detail=detail))
+            # In the operator's words: libcups's own detail is English (it goes to the log).
+            silent = why is not None and why.silent
+            reason = (self.t("console.server.silent", timeout=self.config.cups.timeout) if silent
+                      else self.t("console.server.no_connection"))
+            line.update(self.t("console.server.unreachable", server=self.server_name, why=reason))
         line.set_class(not reachable, "-unreachable")
         queues = self.query_one("#queues", DataTable)
         _fill(queues, [(report.name, self._queue_cells(report)) for report in reports])

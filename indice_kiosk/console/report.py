@@ -70,8 +70,8 @@ def configured_queues(config: Config) -> list[tuple[str, str]]:
     return queues
 
 
-def server_report(config: Config) -> tuple[bool, list[QueueReport], str]:
-    """(server reachable?, one report per configured queue, error detail for the operator or "")."""
+def server_report(config: Config) -> tuple[bool, list[QueueReport], PrintError | None]:
+    """(server reachable?, one report per configured queue, why it was not reached or None)."""
     reports: list[QueueReport] = []
     for queue, role in configured_queues(config):
         try:
@@ -80,7 +80,7 @@ def server_report(config: Config) -> tuple[bool, list[QueueReport], str]:
             if error.kind == "unreachable":
                 log.info("server unreachable: %s", error.detail)
                 return False, [QueueReport(q, r, False, "", False, (), 0, "")
-                               for q, r in configured_queues(config)], error.detail
+                               for q, r in configured_queues(config)], error
             missing = error.kind == "no-queue"
             reports.append(QueueReport(queue, role, False if missing else True, "", False, (), 0,
                                        "" if missing else error.detail))
@@ -95,7 +95,7 @@ def server_report(config: Config) -> tuple[bool, list[QueueReport], str]:
             jobs_waiting=info["queued_jobs"],
             message=info["message"],
         ))
-    return True, reports, ""
+    return True, reports, None
 
 
 def missing_queues(server: str | None, queues: Iterable[str], *, timeout: float) -> list[str]:

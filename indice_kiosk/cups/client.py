@@ -115,17 +115,19 @@ class PrintError(Exception):
     """A CUPS failure, classified for the UI.
 
     kind: "unreachable" | "no-queue" | "rejecting" | "refused" | "other"
-    detail: technical detail for logs (never personal data)
+    detail: technical detail for logs (never personal data; libcups's own words, in English)
+    silent: unreachable because the server took the connection but did not answer in time (not refused)
     """
 
     KINDS = ("unreachable", "no-queue", "rejecting", "refused", "other")
 
-    def __init__(self, kind: str, detail: str = "") -> None:
+    def __init__(self, kind: str, detail: str = "", *, silent: bool = False) -> None:
         if kind not in self.KINDS:
             raise ValueError(f"unknown PrintError kind {kind!r}")
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.detail = detail
+        self.silent = silent
 
 
 # --------------------------------------------------------------------- server
@@ -258,7 +260,7 @@ def _call(target: PrintTarget, what: str, fn: Callable[[cups.Connection], T]) ->
     worker.join(target.timeout)
     if worker.is_alive():
         log.warning("CUPS %s: no answer within %.1f s", what, target.timeout)
-        raise PrintError("unreachable", f"{what}: no answer within {target.timeout:g} s")
+        raise PrintError("unreachable", f"{what}: no answer within {target.timeout:g} s", silent=True)
     if error:
         raise _classify(error[0], what) from error[0]
     return result[0]
@@ -342,7 +344,8 @@ class _Line:
         if not answer.done.wait(self.target.timeout):
             self._abandoned = True
             log.warning("CUPS %s: no answer within %.1f s", what, self.target.timeout)
-            raise PrintError("unreachable", f"{what}: no answer within {self.target.timeout:g} s")
+            raise PrintError("unreachable", f"{what}: no answer within {self.target.timeout:g} s",
+                             silent=True)
         if answer.error is not None:
             raise _classify(answer.error, what) from answer.error
         return answer.value
