@@ -222,6 +222,26 @@ def test_the_first_screen_is_sent_as_one_paint_and_so_is_the_next_persons(tmp_pa
 
 
 @pytest.mark.system
+def test_a_terminal_that_reports_no_size_still_gets_the_kiosk(tmp_path: Path) -> None:
+    """`ssh -tt` from a pipe gives the kiosk a pty of 0 x 0. Holding the first paint there (above) made
+    Textual resize the screen between its two guesses for ever: a core spun, nothing was drawn."""
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text('[kiosk]\nlanguage = "en"\n[cups]\nserver = "127.0.0.1:9"\n', encoding="utf-8")
+    env = {**os.environ, "TERM": "xterm-256color", "CUPS_SERVER": "127.0.0.1:9"}
+    kiosk = PtyProcess([str(COMMAND), "--config", str(settings)], env, controlling=False, size=(0, 0))
+    try:
+        kiosk.read_until("Start", timeout=15)
+        kiosk.read_until_quiet()
+        stat = Path(f"/proc/{kiosk.process.pid}/stat")
+        before = sum(int(x) for x in stat.read_text().rsplit(")", 1)[1].split()[11:13])
+        time.sleep(2.0)
+        spent = sum(int(x) for x in stat.read_text().rsplit(")", 1)[1].split()[11:13]) - before
+    finally:
+        kiosk.close()
+    assert spent / os.sysconf("SC_CLK_TCK") < 0.5, f"{spent} ticks of CPU in 2 s at rest"
+
+
+@pytest.mark.system
 @pytest.mark.parametrize("burst", ["one send", "one send per field"])
 def test_typed_ahead_keys_land_in_their_fields(private_cups, tmp_path: Path, burst: str) -> None:
     """#14.6: over a laggy SSH link keys arrive in bursts. Text and Tabs sent at once must fill the fields in

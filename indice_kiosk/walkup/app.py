@@ -6,7 +6,9 @@ import asyncio
 import gc
 import importlib
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -88,6 +90,14 @@ def cancel_jobs(jobs: list[tuple[PrintTarget, int]]) -> list[int]:
         else:
             log.warning("job %d may still go out: CUPS did not cancel it", job_id)
     return gone
+
+
+def _terminal_reports_a_size() -> bool:
+    try:
+        columns, lines = os.get_terminal_size(sys.__stdout__.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return columns > 0 and lines > 0
 
 
 class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
@@ -250,7 +260,11 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         # The first screen settles over four paints (its mount, the terminal's size, the focus), 16 kB in
         # all where one paint is 5 kB: it is drawn once, whole, after a short hold -- the program starts
         # again after every person, and an operator's slow link pays each byte (bench rows 1b and 8).
-        self.paint_when_settled()
+        # Not on a terminal that reports no size (`ssh -tt` from a pipe): Textual then starts from two
+        # different guesses (80x25 and 80x24), and under a hold they resize the screen back and forth
+        # for ever, a core spun and nothing drawn (tests/test_terminal.py).
+        if not self.is_headless and _terminal_reports_a_size():
+            self.paint_when_settled()
         self.set_interval(1.0, self._check_idle)
         notice = self._notice
         if notice is not None and notice.notice and notice.lang in CATALOGUES \
