@@ -473,6 +473,35 @@ def test_pdf_engine_is_loaded_while_the_form_is_filled_not_at_start_up() -> None
     assert out.stdout.split("\n")[:2] == ["welcome False False 0", "applicant True True 1"]
 
 
+WELCOME_ONLY = """
+import asyncio, sys
+from indice_kiosk import cli
+from indice_kiosk.core.config import Config
+from indice_kiosk.walkup.app import KioskApp
+from tests.pilot import wait_for
+
+async def main():
+    app = KioskApp(Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.id == 'welcome')
+        print(sorted(m for m in sys.argv[1:] if m in sys.modules))
+
+asyncio.run(main())
+"""
+# What the welcome screen comes up without (bench/RESULTS.md, row 1): the ways out and their CUPS client,
+# made when an application is first sent, and what cleans answers (jaconv), loaded with the first answer.
+NOT_AT_START_UP = ("indice_kiosk.channels", "indice_kiosk.cups.delivery", "indice_kiosk.cups.client",
+                   "jaconv")
+
+
+def test_the_welcome_screen_comes_up_without_the_ways_out_or_answer_cleaning() -> None:
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "CUPS_SERVER": "127.0.0.1:9"}
+    out = subprocess.run([sys.executable, "-c", WELCOME_ONLY, *NOT_AT_START_UP], capture_output=True,
+                         text=True, cwd=root, env=env, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+
+
 FONT_PROBE = """
 import hashlib
 from datetime import datetime, timedelta, timezone

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-import jaconv
-
 # Printed in place of a character the font lacks: an empty box wide enough for the applicant to write the
 # character in by hand. (〓, the JIS convention, read as a bold ＝ on paper and left no room to write.)
 HANDWRITE_BOX = "［\u3000\u3000］"
@@ -69,11 +67,13 @@ ALWAYS_REQUIRED: frozenset[str] = frozenset(
     {"name_kanji", "name_kana", "institution", "department", "position", "phone", "email"}
 )
 
-# Used with fullmatch: ``$`` alone would also accept a trailing newline.
-UMIN_ID_RE = re.compile(r"[a-z0-9]+-[a-z0-9]+")
-KANA_RE = re.compile(r"[\u30a1-\u30fa\u30fc\u30fb\u3000 ]+")
-ROMAN_RE = re.compile(r"[A-Za-z][A-Za-z .,'\-]*")
-PHONE_RE = re.compile(r"[0-9][0-9-]*[0-9]")
+# The patterns here are strings, compiled by ``re`` when first used (and cached there): the kiosk's start
+# matches none of them (bench/RESULTS.md, row 1). Used with fullmatch: ``$`` alone would also accept a
+# trailing newline.
+UMIN_ID = r"[a-z0-9]+-[a-z0-9]+"
+KANA = r"[\u30a1-\u30fa\u30fc\u30fb\u3000 ]+"
+ROMAN = r"[A-Za-z][A-Za-z .,'\-]*"
+PHONE = r"[0-9][0-9-]*[0-9]"
 
 # Characters that hide or reorder text: they are how a value can look different on screen and on paper.
 _INVISIBLE = frozenset(
@@ -91,16 +91,16 @@ _INVISIBLE = frozenset(
 REPLACEMENT = "\ufffd"
 # A paste keeps its words: a run of line breaks and tabs (CRLF, blank lines, indentation, with the
 # spaces around them) becomes one space.
-_BREAKS = re.compile(" *(?:[\t\n\v\f\r\x85\u2028\u2029] *)+")
+_BREAKS = " *(?:[\t\n\v\f\r\x85\u2028\u2029] *)+"
 # Terminal escape sequences (7- and 8-bit): CSI, then OSC/DCS/SOS/PM/APC strings up to their
 # terminator (BEL or ST) or the end of the value, then two-character ESC sequences. Each becomes one
 # REPLACEMENT, so an OSC 52 clipboard write or an OSC 8 link leaves no payload behind.
-_ESCAPES = re.compile(
+_ESCAPES = (
     "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]?"
     "|(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"
     "|\x1b[!-/]*[0-~]?"
 )
-_KANA_VOICED = re.compile("[\u3041-\u30ff][\u3099\u309a]")  # decomposed ガ (macOS pastes)
+_KANA_VOICED = "[\u3041-\u30ff][\u3099\u309a]"  # decomposed ガ (macOS pastes)
 _DASHES = dict.fromkeys(map(ord, "－ー‐‑‒–—―−ｰ"), "-")
 
 
@@ -178,7 +178,7 @@ def required_when_shown(key: str, route: Route) -> bool:
 # A word that reads as romaji (Hepburn, with kunrei variants): syllables, syllabic n, doubled consonants,
 # and "h" after o for a long vowel (ohno, satoh). Anything else ("smith") is left for the person to write
 # in katakana rather than turned into nonsense.
-_ROMAJI = re.compile(
+_ROMAJI = (
     r"(?:[aiueo]|(?:ch|sh|ts|[kgszjtdnhbpmrwfvcy])y?[aiueo]|n'?|([kgsztdhbpmrfjcv])(?=\1)|t(?=ch)|(?<=o)h)+")
 
 
@@ -191,9 +191,11 @@ def normalize(key: str, value: str) -> str:
     printed (controls, escape sequences, bidi and zero-width characters, lone surrogates) are each
     replaced by a visible U+FFFD, which ``check_value`` refuses: the applicant sees where it was.
     """
+    import jaconv  # here, not at the top: the kiosk's start cleans no answer (bench/RESULTS.md, row 1)
+
     kind = FIELD_BY_KEY[key].kind
     value = defuse(value)
-    value = _KANA_VOICED.sub(lambda m: unicodedata.normalize("NFC", m.group()), value)
+    value = re.sub(_KANA_VOICED, lambda m: unicodedata.normalize("NFC", m.group()), value)
     if kind in ("id", "phone", "email"):
         # Full-width ASCII is what a Japanese IME types by default; it means the same thing.
         value = jaconv.z2h(value, kana=False, ascii=True, digit=True)
@@ -210,7 +212,7 @@ def normalize(key: str, value: str) -> str:
         # forms want the reading; jaconv knows Hepburn with its variants (ohno -> オオノ, satoh -> サトウ).
         ascii_value = jaconv.z2h(value, kana=False, ascii=True, digit=False).lower()
         words = re.findall("[a-z']+", ascii_value)
-        if words and all(_ROMAJI.fullmatch(word) for word in words):
+        if words and all(re.fullmatch(_ROMAJI, word) for word in words):
             value = jaconv.alphabet2kana(ascii_value)
         value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
         value = jaconv.hira2kata(value).replace(" ", "\u3000").strip("\u3000 ")
@@ -228,8 +230,8 @@ def defuse(value: str) -> str:
     control, bidi, zero-width or surrogate character to a visible U+FFFD. Nothing else changes, so a
     field can apply it on every keystroke or paste (``normalize`` does more, and does this first).
     """
-    value = _BREAKS.sub(" ", _text(value))
-    value = _ESCAPES.sub(REPLACEMENT, value)
+    value = re.sub(_BREAKS, " ", _text(value))
+    value = re.sub(_ESCAPES, REPLACEMENT, value)
     return "".join(_clean_char(ch) for ch in value)
 
 
@@ -273,11 +275,11 @@ def check_value(key: str, value: str, *, required: bool) -> Problem | None:
         return Problem(key, "bad_chars", describe_chars(bad))
     if len(value) > spec.max_len:
         return Problem(key, "too_long")
-    if spec.kind == "id" and not UMIN_ID_RE.fullmatch(value):
+    if spec.kind == "id" and not re.fullmatch(UMIN_ID, value):
         return Problem(key, "umin_id_shape")
-    if spec.kind == "kana" and not KANA_RE.fullmatch(value):
+    if spec.kind == "kana" and not re.fullmatch(KANA, value):
         return Problem(key, "kana_only")
-    if spec.kind == "roman" and not ROMAN_RE.fullmatch(value):
+    if spec.kind == "roman" and not re.fullmatch(ROMAN, value):
         return Problem(key, "roman_only")
     if spec.kind == "phone":
         return _check_phone(key, value)
@@ -287,7 +289,7 @@ def check_value(key: str, value: str, *, required: bool) -> Problem | None:
 
 
 def _check_phone(key: str, value: str) -> Problem | None:
-    if not PHONE_RE.fullmatch(value):
+    if not re.fullmatch(PHONE, value):
         return Problem(key, "phone_shape")
     import phonenumbers  # imported here: it is large and only the form needs it
 
@@ -336,7 +338,7 @@ def check(
         problem = check_value(key, cleaned[key], required=key in required)
         if problem and problem.code == "bad_chars":
             # Name what was typed, not the U+FFFD that normalize() put in its place.
-            typed = _bad_chars(_BREAKS.sub(" ", _text(raw.get(key))))
+            typed = _bad_chars(re.sub(_BREAKS, " ", _text(raw.get(key))))
             problem = Problem(key, "bad_chars", describe_chars(typed) or problem.chars)
         if problem:
             problems.append(problem)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
@@ -27,7 +28,6 @@ from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
 from textual.screen import Screen
 
-from indice_kiosk.channels import make_channels
 from indice_kiosk.core import flow, jobs
 from indice_kiosk.core.application import Application, IdType, Route
 from indice_kiosk.core.config import Config
@@ -35,8 +35,6 @@ from indice_kiosk.core.flow import Step
 from indice_kiosk.core.jobs import PrintTarget, cups_server
 from indice_kiosk.core.session import Session
 from indice_kiosk.core.text import CATALOGUES, t
-from indice_kiosk.cups import delivery
-from indice_kiosk.cups.delivery import Outcome, Progress
 from indice_kiosk.paper import fonts
 from indice_kiosk.privacy import forget_drawn_text, scrub
 from indice_kiosk.walkup import ending, messages
@@ -52,7 +50,11 @@ from indice_kiosk.widgets.textual_private import (
 )
 
 if TYPE_CHECKING:
+    # The ways out (channels, CUPS) are imported where first used, after the welcome screen: the cold start
+    # (bench/RESULTS.md, row 1) needs none of them.
+    from indice_kiosk.channels import Channel
     from indice_kiosk.core.ime import Mozc  # loaded when the form first needs it (bench/: cold start)
+    from indice_kiosk.cups.delivery import Outcome, Progress
 
 log = logging.getLogger("kiosk.app")
 
@@ -135,8 +137,6 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
                                             timeout=config.cups.timeout)
         self.fax_target = fax_target or PrintTarget(server=self.target.server, queue=config.fax.queue,
                                                     timeout=config.cups.timeout)
-        # The ways an application leaves (indice_kiosk/channels.py), by name.
-        self.channels = make_channels(config, {delivery.PRINT: self.target, delivery.FAX: self.fax_target})
         self.demo = demo
         self.allow_quit = allow_quit
         self.handle_signals = handle_signals
@@ -384,6 +384,8 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
             self.session.answers[message.key] = message.value
 
     def on_form_completed(self, _message: messages.FormCompleted) -> None:
+        from indice_kiosk.cups import delivery
+
         checked = self.session.check_answers(self.printable)
         if not checked.ok:
             log.warning("form completed with problems; staying on it")
@@ -399,6 +401,8 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         self.session.delivered.add(message.channel)
 
     def on_print_instead(self, _message: messages.PrintInstead) -> None:
+        from indice_kiosk.cups import delivery
+
         # The FAX did not go: the applicant leaves with the printed form and faxes it themselves.
         self.session.channels = (delivery.PRINT,)
         restart = getattr(self.screen, "restart", None)
@@ -453,12 +457,22 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         return [(label, f"{value} ({glosses[value]})" if value in glosses else value)
                 for label, value in rows]
 
+    @cached_property
+    def channels(self) -> dict[str, Channel]:
+        """The ways an application leaves (indice_kiosk/channels.py), by name; made on first use."""
+        from indice_kiosk.channels import make_channels
+        from indice_kiosk.cups import delivery
+
+        return make_channels(self.config, {delivery.PRINT: self.target, delivery.FAX: self.fax_target})
+
     def queue_for(self, channel: str) -> str:
         return self.channels[channel].target.queue
 
     def send_channel(self, name: str, on_progress: Callable[[Progress], None],
                      stop: threading.Event) -> Outcome:
         """Make the session's application for channel ``name`` and send it (runs in a worker thread)."""
+        from indice_kiosk.cups.delivery import Outcome
+
         channel = self.channels[name]
         application = self.session.application
         if application is None:
@@ -548,6 +562,7 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         self._cancellers = [worker for worker in self._cancellers if worker.is_alive()]
 
     def print_reminder(self) -> Outcome:
+        from indice_kiosk.cups import delivery
         from indice_kiosk.paper import document
 
         pdf = document.render_reminder(lang=self.session.lang, fax_number=self.config.fax.number,
@@ -557,6 +572,7 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
                                 title=jobs.REMINDER)
 
     def print_guidance(self) -> Outcome:
+        from indice_kiosk.cups import delivery
         from indice_kiosk.paper import document
 
         project = self.config.project
