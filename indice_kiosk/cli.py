@@ -11,7 +11,6 @@ an application PDF for whoever checks the form.
 from __future__ import annotations
 
 import argparse
-import gc
 import getpass
 import logging
 import os
@@ -219,12 +218,6 @@ def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool
     from indice_kiosk.core.jobs import PrintTarget
     from indice_kiosk.walkup.app import KioskApp
 
-    # The collector: what the imports made (modules, classes, Textual's tables) lives as long as the
-    # process, so it is set aside for good (gc.freeze) and no later collection walks it again -- the wipe's
-    # among them; and it rests while the first screen is built, all of which stays too (KioskApp.on_mount
-    # starts it again a second later, the screen drawn). Bench row 1: about a tenth of the start.
-    gc.freeze()
-    gc.disable()
     target = PrintTarget(server=server, queue=config.cups.queue, timeout=config.cups.timeout)
     fax_target = PrintTarget(server=server, queue=config.fax.queue, timeout=config.cups.timeout)
     over_ssh = "SSH_CONNECTION" in os.environ

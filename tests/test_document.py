@@ -502,35 +502,6 @@ def test_the_welcome_screen_comes_up_without_the_ways_out_or_answer_cleaning() -
     assert out.stdout.strip() == "[]"
 
 
-COLLECTOR_AT_START_UP = """
-import asyncio, gc
-from indice_kiosk import cli
-from indice_kiosk.core.config import Config
-from tests.pilot import wait_for
-
-async def main():
-    app = cli.make_app(Config(), server=None, demo=False, allow_quit=False)
-    print('built', gc.isenabled(), gc.get_freeze_count() > 0)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.screen.id == 'welcome')
-        print('welcome', gc.isenabled())
-        await wait_for(pilot, gc.isenabled, timeout=5)
-        print('later', gc.isenabled())
-
-asyncio.run(main())
-"""
-
-
-def test_the_collector_rests_while_the_first_screen_is_built_and_runs_again_after() -> None:
-    """cli.make_app sets the imports' objects aside (gc.freeze) and rests the collector (bench row 1); it
-    must run again once the welcome screen is up, or a long-running kiosk would never collect cycles."""
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "CUPS_SERVER": "127.0.0.1:9"}
-    out = subprocess.run([sys.executable, "-c", COLLECTOR_AT_START_UP], capture_output=True, text=True,
-                         cwd=root, env=env, check=True, timeout=120)
-    assert out.stdout.split("\n")[:3] == ["built False True", "welcome False", "later True"]
-
-
 FONT_PROBE = """
 import hashlib
 from datetime import datetime, timedelta, timezone

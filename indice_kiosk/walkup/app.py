@@ -266,9 +266,6 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         if not self.is_headless and _terminal_reports_a_size():
             self.paint_when_settled()
         self.set_interval(1.0, self._check_idle)
-        # cli.make_app rests the collector while the first screen is built; it runs again once that screen
-        # is on the terminal (its first collection then costs no one a wait).
-        self.set_timer(1.0, gc.enable)
         notice = self._notice
         if notice is not None and notice.notice and notice.lang in CATALOGUES \
                 and notice.notice in CATALOGUES[notice.lang]:
