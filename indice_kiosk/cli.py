@@ -11,7 +11,6 @@ an application PDF for whoever checks the form.
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import resource
@@ -222,7 +221,12 @@ def make_app(config: Config, *, server: str | None, demo: bool, allow_quit: bool
     fax_target = PrintTarget(server=server, queue=config.fax.queue, timeout=config.cups.timeout)
     over_ssh = "SSH_CONNECTION" in os.environ
     # Over SSH it is an operator at the keyboard (a walk-up kiosk is never reached that way).
-    operator = getpass.getuser() if (on_behalf or over_ssh) else None
+    if on_behalf or over_ssh:
+        import getpass  # only here: it loads termios, which a headless start never needs (bench row 1)
+
+        operator: str | None = getpass.getuser()
+    else:
+        operator = None
     return KioskApp(config, target=target, fax_target=fax_target, demo=demo,
                     allow_quit=allow_quit or over_ssh, handle_signals=True, operator=operator,
                     ascii_only=not draws_japanese(os.environ.get("TERM", "")),

@@ -26,7 +26,6 @@ Two threads of their own, started by the running kiosk (``KioskApp.on_mount`` wi
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import select
@@ -63,6 +62,8 @@ class NextSession:
 
     def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
         """``environ`` for the program started again."""
+        import json  # here and below: a start with no notice to say never needs it (bench row 1)
+
         environment = {k: v for k, v in environ.items() if k != NOTICE_VARIABLE}
         if self.notice:
             environment[NOTICE_VARIABLE] = json.dumps({"key": self.notice, "lang": self.lang,
@@ -75,6 +76,8 @@ class NextSession:
         raw = environ.pop(NOTICE_VARIABLE, None)
         if not raw:
             return None
+        import json
+
         try:
             data = json.loads(raw)
             params = {str(k): str(v) for k, v in data["params"].items()}
