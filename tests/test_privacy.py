@@ -92,6 +92,18 @@ async def session_until_done(pilot, token: str) -> None:
     await wait_for(pilot, lambda: pilot.app.screen.id == "done")
 
 
+async def fill_then_disagree(pilot, token: str) -> None:
+    """Agree, fill the form with the canary, go back to the consent screen and press "I do not agree"."""
+    await agree(pilot)
+    await choose(pilot, "indice-only")
+    await fill(pilot, canary_answers(token))
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "route")
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: pilot.app.screen.id == "consent")
+    await pilot.click("#disagree")
+
+
 def assert_wiped(app) -> None:
     assert app.session.is_empty and app.session.answers == {} and app.session.document is None
     assert len(app.screen_stack) <= 2  # welcome and at most a notice: the step screens are gone
@@ -216,14 +228,7 @@ async def test_ending_disagree(config: Config, private_cups) -> None:
         await pilot.click("#finish")
     app = new_app(config)
     async with app.run_test(size=SIZE) as pilot:
-        await agree(pilot)
-        await choose(pilot, "indice-only")
-        await fill(pilot, canary_answers(token))
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: app.screen.id == "route")
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: app.screen.id == "consent")
-        await pilot.click("#disagree")
+        await fill_then_disagree(pilot, token)
         await wait_for(pilot, lambda: app.screen.id == "notice")
         assert_wiped(app)
     assert reached_printer(private_cups, token)
@@ -236,14 +241,7 @@ async def test_a_session_that_held_a_person_ends_the_program_for_a_fresh_start(c
     token = canary_for("fresh start")
     app = new_app(config, fresh_process_per_session=True)
     async with app.run_test(size=SIZE) as pilot:
-        await agree(pilot)
-        await choose(pilot, "indice-only")
-        await fill(pilot, canary_answers(token))
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: app.screen.id == "route")
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: app.screen.id == "consent")
-        await pilot.click("#disagree")
+        await fill_then_disagree(pilot, token)
         await wait_for(pilot, lambda: app.return_value is not None)
         assert app.session.is_empty and app.session.answers == {}
         await pilot.pause(0.3)

@@ -43,6 +43,14 @@ def wait_gone(pids: set[int], timeout: float = 10.0) -> None:
     assert not pids & cupsd_pids(), "the demo CUPS outlived the kiosk"
 
 
+def kiosk_on_a_pty(tmp_path: Path, lang: str, size: tuple[int, int] = (80, 24)) -> PtyProcess:
+    """The real command on a pty of the test's own, in ``lang``, with no print server."""
+    settings = tmp_path / "kiosk.toml"
+    settings.write_text(f'[kiosk]\nlanguage = "{lang}"\n[cups]\nserver = "127.0.0.1:9"\n', encoding="utf-8")
+    env = {**os.environ, "TERM": "xterm-256color", "CUPS_SERVER": "127.0.0.1:9"}
+    return PtyProcess([str(COMMAND), "--config", str(settings)], env, controlling=False, size=size)
+
+
 def test_scripts_kiosk_with_demo_cups_runs_quits_and_clears(terminal: Terminal, tmp_path: Path) -> None:
     settings = tmp_path / "kiosk.toml"
     settings.write_text('[kiosk]\nlanguage = "ja"\n', encoding="utf-8")  # no CUPS server: the demo starts
@@ -169,10 +177,7 @@ def test_reading_the_rules_to_the_end_is_sent_as_one_paint(tmp_path: Path) -> No
     """End on consent scrolls, enables and focuses "agree" and changes the hint. Over an operator's slow
     link every paint is a screenful of seconds: it must cost no more than the screen change that showed
     consent (one frame). Before: three paints, 2.35 frames (bench row 8)."""
-    settings = tmp_path / "kiosk.toml"
-    settings.write_text('[kiosk]\nlanguage = "ja"\n[cups]\nserver = "127.0.0.1:9"\n', encoding="utf-8")
-    env = {**os.environ, "TERM": "xterm-256color", "CUPS_SERVER": "127.0.0.1:9"}
-    kiosk = PtyProcess([str(COMMAND), "--config", str(settings)], env, controlling=False)
+    kiosk = kiosk_on_a_pty(tmp_path, "ja")
     try:
         kiosk.read_until("はじめる")
         kiosk.read_until_quiet()
@@ -192,10 +197,7 @@ def test_the_first_screen_is_sent_as_one_paint_and_so_is_the_next_persons(tmp_pa
     """The program starts again after every person (indice_kiosk/walkup/ending.py), so its first screen is
     paid for once per person over an operator's slow link. It settled over four paints (16 kB where one is
     5 kB); it must cost no more than an ordinary screen change (welcome -> consent, one frame)."""
-    settings = tmp_path / "kiosk.toml"
-    settings.write_text('[kiosk]\nlanguage = "ja"\n[cups]\nserver = "127.0.0.1:9"\n', encoding="utf-8")
-    env = {**os.environ, "TERM": "xterm-256color", "CUPS_SERVER": "127.0.0.1:9"}
-    kiosk = PtyProcess([str(COMMAND), "--config", str(settings)], env, controlling=False)
+    kiosk = kiosk_on_a_pty(tmp_path, "ja")
     try:
         kiosk.read_until("はじめる")
         first = kiosk.output + kiosk.read_until_quiet()
@@ -225,10 +227,7 @@ def test_the_first_screen_is_sent_as_one_paint_and_so_is_the_next_persons(tmp_pa
 def test_a_terminal_that_reports_no_size_still_gets_the_kiosk(tmp_path: Path) -> None:
     """`ssh -tt` from a pipe gives the kiosk a pty of 0 x 0. Holding the first paint there (above) made
     Textual resize the screen between its two guesses for ever: a core spun, nothing was drawn."""
-    settings = tmp_path / "kiosk.toml"
-    settings.write_text('[kiosk]\nlanguage = "en"\n[cups]\nserver = "127.0.0.1:9"\n', encoding="utf-8")
-    env = {**os.environ, "TERM": "xterm-256color", "CUPS_SERVER": "127.0.0.1:9"}
-    kiosk = PtyProcess([str(COMMAND), "--config", str(settings)], env, controlling=False, size=(0, 0))
+    kiosk = kiosk_on_a_pty(tmp_path, "en", size=(0, 0))
     try:
         kiosk.read_until("Start", timeout=15)
         kiosk.read_until_quiet()
