@@ -22,13 +22,15 @@ class KeyDriver:
         self.app = app
         self.timeout = timeout
 
-    async def until(self, condition: Callable[[], object], what: str) -> None:
+    async def until(self, condition: Callable[[], object], what: str, every: float = 0.001) -> None:
+        """Wait for ``condition``, looking every ``every`` seconds (the looking is the harness's CPU, not
+        the kiosk's: keep it coarse where the wait is long and its end is timed by the kiosk itself)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         while not condition():
             if loop.time() > deadline:
                 raise AssertionError(f"timed out waiting for {what}; screen is {self.app.screen.id}")
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(every)
 
     def key(self, key: str, character: str | None = None) -> None:
         self.app.post_message(events.Key(key, character))
@@ -90,11 +92,11 @@ class KeyDriver:
         self.key("f10")
         await self.until(self.on("review"), "review")
 
-    async def send_and_wait(self) -> str:
+    async def send_and_wait(self, every: float = 0.001) -> str:
         self.key("f10")
         await self.until(self.on("send"), "send")
         screen = self.app.screen
-        await self.until(lambda: getattr(screen, "outcome", None) is not None, "the job's outcome")
+        await self.until(lambda: getattr(screen, "outcome", None) is not None, "the job's outcome", every)
         return str(screen.outcome.kind)  # type: ignore[attr-defined]
 
     async def finish(self) -> None:

@@ -1,7 +1,8 @@
 """Faxing through a CUPS fax queue, against a real private cupsd + ippeveprinter (no mocks).
 
 The fax queue (PrivateCups(fax_queue=...)) has the printer queue's PPD plus
-``*cupsFax: True`` and the same virtual printer as device.  CUPS 2.4's ipp
+``*cupsFax: True`` and a virtual device of its own (a site's fax line is not its
+printer; one device behind both made a print wait ~10 s on a FAX).  CUPS 2.4's ipp
 backend turns the job option ``phone=N`` into the job attribute
 ``destination-uris`` = ``{destination-uri=tel:N}``; the virtual printer's job
 script records it as ``IPP_DESTINATION_URIS`` in the job's ``.env`` sidecar.
@@ -211,6 +212,23 @@ def test_submit_refuses_an_unsafe_option_name(private_fax_cups: PrivateCups, nam
 def test_printer_queue_still_prints(private_fax_cups: PrivateCups) -> None:
     env = fax_and_receive(private_fax_cups, printer_target(private_fax_cups), {})
     assert "IPP_DESTINATION_URIS" not in env
+
+
+def test_the_fax_line_is_a_device_of_its_own(private_fax_cups: PrivateCups) -> None:
+    # ippeveprinter takes one job at a time and answers the next "busy"; CUPS's ipp backend then sleeps
+    # 10 s. With one device behind both queues a print waited on a FAX (bench/load.py measured 11-31 s).
+    pc = private_fax_cups
+    for target, spool, other in ((fax_target(pc), pc.fax_spool, pc.spool),
+                                 (printer_target(pc), pc.spool, pc.fax_spool)):
+        title = f"device check {uuid.uuid4()}"
+        job_id = submit(target, make_pdf(title), title=title,
+                        options=fax_options(UMIN_FAX) if spool == pc.fax_spool else None)
+        assert list(follow(target, job_id, interval=0.1, max_wait=30.0))[-1].state == JobState.COMPLETED
+        received_env_by_title(pc, title)
+        arrived = [p for p in pc.received() if Path(str(p) + ".env").exists()
+                   and sent_title(pc.received_env(p)) == title]
+        assert [p.parent for p in arrived] == [spool], (arrived, other)
+    assert pc.fax_device_uri != pc.printer_uri
 
 
 def test_stop_cleans_fax_setup() -> None:
