@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import reportlab
 import textual
@@ -156,3 +157,31 @@ def test_no_other_module_reaches_for_them() -> None:
     offenders = [str(path.relative_to(ROOT)) for path in ROOT.rglob("*.py")
                  if str(path.relative_to(ROOT)) not in allowed and PRIVATE_NAMES.search(path.read_text())]
     assert offenders == []
+
+
+def test_no_line_of_japanese_starts_with_a_mark_that_closes_the_one_before() -> None:
+    """japanese_line_breaks: reportlab's two CJK line breakers still read their module-level lists of
+    characters that may not start a line, and a "：" that falls at a line's start hangs on the line before
+    (as 、 and 。 do) instead of opening the next -- reportlab's list lacks the full-width ：；？！，．."""
+    from reportlab.lib import textsplit
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, paragraph
+
+    from indice_kiosk.paper import document, reportlab_private  # noqa: F401  (document switches it on)
+    from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH, FONT_NAME, load_font
+
+    assert "ALL_CANNOT_START" in inspect.getsource(paragraph.cjkFragSplit)
+    assert "dumbSplit(" in inspect.getsource(textsplit.wordSplit)
+    assert "ALL_CANNOT_START" in inspect.getsource(textsplit.dumbSplit)
+    load_font(DEFAULT_FONT_PATH)
+    style = ParagraphStyle("t", fontName=FONT_NAME, fontSize=10, leading=12, wordWrap="CJK")
+    for mark in reportlab_private.CANNOT_START_TOO:
+        text = "申請者" * 3 + "氏名" + mark + "山田太郎" * 4  # the mark is the 12th character
+        one_style = Paragraph(escape(text), style)
+        mixed = Paragraph(f'<font color="red">{escape(text[:5])}</font>{escape(text[5:])}', style)
+        for para in (one_style, mixed):
+            para.wrap(11 * 10.0 + 1, 1000)  # room for 11 characters a line
+            lines = ["".join(line[1]) if isinstance(line, tuple) else "".join(w.text for w in line.words)
+                     for line in para.blPara.lines]
+            assert "".join(lines) == text
+            assert not any(line.startswith(mark) for line in lines), (mark, lines)

@@ -46,10 +46,16 @@ from indice_kiosk.core.application import (
 )
 from indice_kiosk.core.text import t
 from indice_kiosk.paper.fonts import DEFAULT_FONT_PATH, FONT_NAME, load_font, split_printable
-from indice_kiosk.paper.reportlab_private import deflate_fast, start_page, to_unicode_for_every_plane
+from indice_kiosk.paper.reportlab_private import (
+    deflate_fast,
+    japanese_line_breaks,
+    start_page,
+    to_unicode_for_every_plane,
+)
 
 deflate_fast()  # every PDF's streams at zlib level 1 (see there)
 to_unicode_for_every_plane()  # a name's rare kanji (beyond the BMP) can be searched and copied
+japanese_line_breaks()  # no line starts with "：" (or another closing mark reportlab's list lacks)
 
 PDF_TITLE = "INDICE password renewal application"
 GUIDANCE_PDF_TITLE = "INDICE password guidance"

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from reportlab.lib import textsplit
 from reportlab.pdfbase import pdfdoc, ttfonts
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import paragraph
 
 
 def start_page(canvas: Canvas) -> None:
@@ -81,3 +83,18 @@ def to_unicode_for_every_plane() -> None:
     """Have reportlab write the embedded fonts' ToUnicode maps with ``_to_unicode_cmap``: it calls its
     module-level ``makeToUnicodeCMap`` by name as it writes a font subset; there is no setting."""
     ttfonts.makeToUnicodeCMap = _to_unicode_cmap  # type: ignore[assignment]
+
+
+# Closing marks JIS X 4051 keeps from a line's start that reportlab's list (reportlab.lib.textsplit) lacks:
+# the full-width forms of : ; ? ! , . and a few closing brackets and quotes.
+CANNOT_START_TOO = "，．：；？！｝〉》〙〗〟’”｠»゠–〜"
+
+
+def japanese_line_breaks() -> None:
+    """Keep the full-width ：；？！，． and friends from starting a line of Japanese ("氏名" at a line's
+    end, "：山田" opening the next). reportlab's two CJK line breakers (``textsplit.dumbSplit`` for a
+    paragraph in one style, ``paragraph.cjkFragSplit`` for mixed styles) hang a character of their
+    module-level ``ALL_CANNOT_START`` on the line before; the list has no setting."""
+    for module in (textsplit, paragraph):
+        missing = "".join(c for c in CANNOT_START_TOO if c not in module.ALL_CANNOT_START)
+        module.ALL_CANNOT_START += missing  # type: ignore[attr-defined]
