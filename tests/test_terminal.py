@@ -3,6 +3,7 @@ quitting, a clean screen."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pilot import PERSON, compact
+from tests.pilot import PERSON, compact, new_app, start
 from tests.terminal import FORM_KEYS, PtyProcess, Terminal, start_real_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,6 +225,22 @@ def test_the_first_screen_is_sent_as_one_paint_and_so_is_the_next_persons(tmp_pa
 
 
 @pytest.mark.system
+async def test_a_paint_held_as_the_app_closes_is_dropped(config) -> None:
+    """A step's end holds the terminal 50 ms (paint_when_settled); when the app closes meanwhile -- bench
+    row 5's scripted sessions end right after the send -- the release finds no screen and must do nothing
+    (before: ScreenStackError, the internal-error report). The close takes a few ms, so it is started at
+    every millisecond of the hold's last 15."""
+    delay = 0.05
+    for before in range(35, 51):
+        app = new_app(config)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await start(pilot)
+            app.paint_when_settled(delay)
+            await asyncio.sleep(before / 1000)
+        assert not app.screen_stack
+        app._paint_whole_screen()  # and once more, for certain, with nothing on the stack
+
+
 def test_a_terminal_that_reports_no_size_still_gets_the_kiosk(tmp_path: Path) -> None:
     """`ssh -tt` from a pipe gives the kiosk a pty of 0 x 0. Holding the first paint there (above) made
     Textual resize the screen between its two guesses for ever: a core spun, nothing was drawn."""
