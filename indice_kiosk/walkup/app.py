@@ -40,7 +40,6 @@ from indice_kiosk.privacy import forget_drawn_text, scrub
 from indice_kiosk.walkup import ending, messages
 from indice_kiosk.walkup.steps.base import KioskScreen
 from indice_kiosk.walkup.steps.welcome import WelcomeScreen
-from indice_kiosk.widgets.dialogs import ConfirmScreen, IdleScreen, NoticeScreen
 from indice_kiosk.widgets.textual_private import (
     DrawnRows,
     end_press_effects,
@@ -55,6 +54,9 @@ if TYPE_CHECKING:
     from indice_kiosk.channels import Channel
     from indice_kiosk.core.ime import Mozc  # loaded when the form first needs it (bench/: cold start)
     from indice_kiosk.cups.delivery import Outcome, Progress
+
+# The dialogs (indice_kiosk.widgets.dialogs) are imported where one is first opened: the welcome screen
+# shows none (bench/RESULTS.md, row 1: 1 ms of every start).
 
 log = logging.getLogger("kiosk.app")
 
@@ -163,7 +165,7 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         self._mozc: Mozc | None = None
         self._mozc_failed = False
         self._mozc_lock = threading.Lock()
-        # What the terminal shows, row by row (digests): a full-screen paint sends only the rows that changed.
+        # What the terminal shows, row by row (hashes): a full-screen paint sends only the rows that changed.
         self._drawn_rows = DrawnRows()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ended = False
@@ -270,6 +272,8 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         if notice is not None and notice.notice and notice.lang in CATALOGUES \
                 and notice.notice in CATALOGUES[notice.lang]:
             # Said by the program before this one, as the last person's session ended.
+            from indice_kiosk.widgets.dialogs import NoticeScreen
+
             self.push_screen(NoticeScreen(t(notice.lang, notice.notice, **notice.params), notice.lang))
         if self.handle_signals:
             self._loop = asyncio.get_running_loop()
@@ -319,7 +323,7 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         held_person = not self.session.is_empty
         self.end_session(reason)
         self.session.lang = self.default_lang
-        # Digests of what the terminal showed (they summarise rows that showed the person's answers).
+        # Hashes of what the terminal showed (they summarise rows that showed the person's answers).
         self._drawn_rows.forget()
         # Every step screen above welcome is discarded with what it held. Welcome itself never holds
         # personal data. Textual may keep a popped screen object alive a little longer (timers, caches), so
@@ -343,6 +347,8 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
         if isinstance(welcome, WelcomeScreen):
             self.call_later(welcome.reset)
         if notice:
+            from indice_kiosk.widgets.dialogs import NoticeScreen
+
             self.push_screen(NoticeScreen(t(lang, notice, **(notice_params or {})), lang))
 
     async def _finish_wipe(self, removals: list[AwaitComplete]) -> None:
@@ -593,6 +599,8 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
             if yes:
                 self.wipe("start over")
 
+        from indice_kiosk.widgets.dialogs import ConfirmScreen
+
         self.push_screen(ConfirmScreen(t(lang, "confirm.start_over"), lang), answered)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -608,6 +616,8 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
             if yes:
                 self.wipe("quit", leaving=True)
                 self.exit()
+
+        from indice_kiosk.widgets.dialogs import ConfirmScreen
 
         lang = self.session.lang
         self.push_screen(ConfirmScreen(t(lang, "confirm.quit"), lang, yes_key="confirm.quit_yes"), answered)
@@ -680,6 +690,8 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
     def _check_idle(self) -> None:
         # Idleness is measured from the last key, click, wheel or paste (a timestamp read here), not by a
         # resettable timer: Timer.reset only takes effect when its pending sleep ends, so it drifts.
+        from indice_kiosk.widgets.dialogs import IdleScreen
+
         self._watchdog.beat()
         if not self.screen_stack:
             return  # shutting down
