@@ -13,7 +13,7 @@ from textual.widgets import Button, Checkbox
 from indice_kiosk.core.application import IdType
 from indice_kiosk.core.flow import Step
 from indice_kiosk.cups.delivery import FAX, PRINT, Outcome
-from indice_kiosk.walkup.steps.base import ScrolledStep
+from indice_kiosk.walkup.steps.scrolled import ScrolledStep
 from indice_kiosk.widgets.dialogs import ConfirmScreen
 from indice_kiosk.widgets.prose import Prose
 

@@ -9,7 +9,8 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Button
 
 from indice_kiosk.core.flow import Step
-from indice_kiosk.walkup.steps.base import ScrolledStep, leaving_button
+from indice_kiosk.walkup.steps.base import leaving_button
+from indice_kiosk.walkup.steps.scrolled import ScrolledStep
 from indice_kiosk.widgets.prose import Prose
 
 
