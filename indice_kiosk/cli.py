@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 from indice_kiosk.core import config as config_module
 from indice_kiosk.core import logs
-from indice_kiosk.core.application import ANSWER_KEYS, IdType, Route
 from indice_kiosk.core.config import Config, ConfigError
 from indice_kiosk.core.session import Session
 from indice_kiosk.core.terminal import draws_japanese
@@ -109,6 +108,8 @@ def locale_language() -> str:
 
 
 def render(args: argparse.Namespace, config: Config) -> int:
+    # The application model only here: the kiosk's start does not need it (bench/RESULTS.md, row 1).
+    from indice_kiosk.core.application import ANSWER_KEYS, IdType, Route
     from indice_kiosk.paper import document, fonts
 
     lang = args.lang or config.kiosk.language

@@ -11,22 +11,12 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+
+from indice_kiosk.core.choices import IdType, Route
 
 # Printed in place of a character the font lacks: an empty box wide enough for the applicant to write the
 # character in by hand. (〓, the JIS convention, read as a bold ＝ on paper and left no room to write.)
 HANDWRITE_BOX = "［\u3000\u3000］"
-
-
-class Route(StrEnum):
-    INDICE_ONLY = "indice-only"
-    INDICE_AND_GENERAL = "indice-and-general"
-    NOT_ISSUED = "not-issued"
-
-
-class IdType(StrEnum):
-    PERSONAL = "personal"
-    GROUP = "group"
 
 
 @dataclass(frozen=True)

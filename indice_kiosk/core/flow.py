@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from indice_kiosk.core.application import Route
+from indice_kiosk.core.choices import Route
 from indice_kiosk.core.session import Session
 
 

@@ -7,17 +7,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from indice_kiosk.core.application import (
-    Application,
-    Checked,
-    ConsentRecord,
-    IdType,
-    OnBehalfRecord,
-    Route,
-    check,
-)
+from indice_kiosk.core.choices import IdType, Route
 from indice_kiosk.core.jobs import PrintTarget
+
+if TYPE_CHECKING:
+    # The rest of the model is imported where the session first needs it, once the person has agreed:
+    # an empty session (the welcome screen's) needs none of it (bench/RESULTS.md, row 1).
+    from indice_kiosk.core.application import Application, Checked, ConsentRecord
 
 log = logging.getLogger("indice_kiosk.core.session")
 
@@ -62,6 +60,8 @@ class Session:
         return self.consent is not None
 
     def agree(self, now: datetime | None = None) -> None:
+        from indice_kiosk.core.application import ConsentRecord
+
         self.consent = ConsentRecord(TERMS_VERSION, now or datetime.now().astimezone(), self.lang)
         log.info("consent given (terms %s)", TERMS_VERSION)
 
@@ -69,6 +69,8 @@ class Session:
         """Clean and check the answers typed so far; an application is made only from a clean check."""
         if self.route is None or self.route is Route.NOT_ISSUED:
             raise ValueError("no application on this route")
+        from indice_kiosk.core.application import check
+
         self.checked = check(self.route, self.id_type, self.answers, printable=printable,
                              on_behalf=self.operator is not None)
         self.application = None
@@ -81,6 +83,8 @@ class Session:
             raise PermissionError("no application without consent")
         if self.checked is None or not self.checked.ok or self.route is None:
             raise ValueError("answers not checked or not valid")
+        from indice_kiosk.core.application import Application, OnBehalfRecord
+
         when = now or datetime.now().astimezone()
         self.application = Application(
             route=self.route,

@@ -29,13 +29,12 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 
 from indice_kiosk.core import flow, jobs
-from indice_kiosk.core.application import Application, IdType, Route
+from indice_kiosk.core.choices import IdType, Route
 from indice_kiosk.core.config import Config
 from indice_kiosk.core.flow import Step
 from indice_kiosk.core.jobs import PrintTarget, cups_server
 from indice_kiosk.core.session import Session
 from indice_kiosk.core.text import CATALOGUES, t
-from indice_kiosk.paper import fonts
 from indice_kiosk.privacy import forget_drawn_text, scrub
 from indice_kiosk.walkup import ending, messages
 from indice_kiosk.walkup.steps.base import KioskScreen
@@ -52,6 +51,7 @@ if TYPE_CHECKING:
     # The ways out (channels, CUPS) are imported where first used, after the welcome screen: the cold start
     # (bench/RESULTS.md, row 1) needs none of them.
     from indice_kiosk.channels import Channel
+    from indice_kiosk.core.application import Application
     from indice_kiosk.core.ime import Mozc  # loaded when the form first needs it (bench/: cold start)
     from indice_kiosk.cups.delivery import Outcome, Progress
 
@@ -441,6 +441,8 @@ class KioskApp(App[ending.NextSession | None], inherit_bindings=False):
 
     def printable(self, value: str) -> str:
         """The characters of ``value`` the configured font cannot print."""
+        from indice_kiosk.paper import fonts  # with the application model: not needed before the form
+
         try:
             return fonts.missing_chars(value, self.config.document.font)
         except (OSError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from indice_kiosk.core.application import IdType, Route
+from indice_kiosk.core.choices import IdType, Route
 
 
 class LanguageChosen(Message):
