@@ -55,8 +55,9 @@ if TYPE_CHECKING:
     from indice_kiosk.core.ime import Mozc  # loaded when the form first needs it (bench/: cold start)
     from indice_kiosk.cups.delivery import Outcome, Progress
 
-# The dialogs (indice_kiosk.widgets.dialogs) are imported where one is first opened: the welcome screen
-# shows none (bench/RESULTS.md, row 1: 1 ms of every start).
+# The dialogs (indice_kiosk.widgets.dialogs) are imported where they are used -- at the latest by the
+# first idle check, a second after start: the welcome screen comes up without them (bench/RESULTS.md,
+# row 1: 1 ms of every start).
 
 log = logging.getLogger("kiosk.app")
 
